@@ -1,0 +1,285 @@
+"""GHPO's own idea, as pure functions over plain lists. No torch here.
+
+Paper: "GHPO: Adaptive Guidance for Stable and Efficient LLM Reinforcement Learning", Liu et al. 2025,
+arXiv 2507.10628, Sec. 3 (difficulty detection, adaptive prompt refinement, multi-stage guidance).
+The semantics are fixed in shared/DESIGN.md; the trainer (``ghpo.trainer``) only wires these into TRL.
+
+>>> select_hard_groups([[0.0, 0.0], [0.0, 1.0], [None, 0.0]], has_hint=[True, True, True])
+[True, False, False]
+>>> hint_schedule("staged")
+(0.25, 0.5, 0.75)
+>>> cut_hint("Step 1: 2 + 3 = 5\\nStep 2: 5 + 4 = 9\\nThe final answer is \\\\boxed{9}.", 0.5, unit="step")
+'Step 1: 2 + 3 = 5'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+# The sentence the official code appends before the solution prefix (PAPER.md, "Method").
+DEFAULT_HINT_TEMPLATE = (
+    "\n\nThe following text is the beginning part of the answer, which you can refer to for solving the problem:\n"
+    "{hint}"
+)
+
+HINT_SCHEDULES = ("staged", "fixed", "none")
+HINT_UNITS = ("token", "step", "sentence", "char")
+STAGED_RATIOS = (0.25, 0.5, 0.75)
+FIXED_RATIO = 0.5  # GRPO-CL-H(0.5) in the paper's ablation
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Schedules
+# --------------------------------------------------------------------------------------------------------------
+def hint_schedule(name: str, ratios: Sequence[float] | None = None) -> tuple[float, ...]:
+    """The hint ratios tried, in order, on a group that stays all-wrong.
+
+    ``staged`` is the paper's multi-stage guidance (0.25, 0.5, 0.75); ``fixed`` tries one ratio (0.5 by default:
+    GRPO-CL-H(0.5) / QuestA-style baselines); ``none`` is plain GRPO.
+    """
+    if name not in HINT_SCHEDULES:
+        raise ValueError(f"Unknown hint schedule {name!r}; valid: {', '.join(HINT_SCHEDULES)}.")
+    if name == "none":
+        return ()
+    if ratios is None:
+        ratios = STAGED_RATIOS if name == "staged" else (FIXED_RATIO,)
+    ratios = tuple(float(r) for r in ratios)
+    if not ratios:
+        raise ValueError(f"Hint schedule {name!r} needs at least one ratio.")
+    if name == "fixed" and len(ratios) != 1:
+        raise ValueError(f"The 'fixed' hint schedule takes exactly one ratio, got {list(ratios)}; e.g. hint_ratios=[0.5].")
+    for r in ratios:
+        if not 0.0 < r <= 1.0:
+            raise ValueError(f"Hint ratio {r} is out of range; each ratio must be in (0, 1].")
+    if list(ratios) != sorted(ratios) or len(set(ratios)) != len(ratios):
+        raise ValueError(f"Hint ratios must be strictly increasing (more help at each stage), got {list(ratios)}.")
+    return ratios
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Difficulty detection
+# --------------------------------------------------------------------------------------------------------------
+def select_hard_groups(
+    trigger_groups: Sequence[Sequence[float | None]],
+    has_hint: Sequence[bool],
+    threshold: float = 0.0,
+) -> list[bool]:
+    """Which groups are *hard*: every completion scored, none above ``threshold`` (Sec. 3.1, all-wrong).
+
+    A group with any unscorable value (None or NaN: the gold answer did not parse) is never hard, since
+    "all wrong" cannot be known; a group without hint text is never hard, since there is nothing to add.
+    """
+    if len(trigger_groups) != len(has_hint):
+        raise ValueError(f"{len(trigger_groups)} groups but {len(has_hint)} has_hint flags.")
+    return [
+        bool(hint) and len(group) > 0 and all(not is_unscored(v) and v <= threshold for v in group)
+        for group, hint in zip(trigger_groups, has_hint)
+    ]
+
+
+def is_unscored(value: float | None) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def group_has_unscored(group: Sequence[float | None]) -> bool:
+    return any(is_unscored(v) for v in group)
+
+
+def is_rescued(group: Sequence[float | None], threshold: float = 0.0) -> bool:
+    """A hinted group is rescued when at least one completion scores above ``threshold``."""
+    return any(not is_unscored(v) and v > threshold for v in group)
+
+
+def assign_groups_to_processes(group_ids: Sequence[int], num_processes: int) -> list[list[int]]:
+    """Split hard groups over processes so each process samples the same number of whole groups.
+
+    Every generation backend (vLLM server, colocate, ZeRO-3 ``generate``) needs the same number of prompts on
+    each process, in whole groups, so short shards are padded by repeating their last group (or the first
+    group overall). Padding rollouts are thrown away and counted as extra tokens, never trained on.
+    """
+    if not group_ids:
+        return [[] for _ in range(num_processes)]
+    per_process = math.ceil(len(group_ids) / num_processes)
+    shards = [list(group_ids[p * per_process : (p + 1) * per_process]) for p in range(num_processes)]
+    for shard in shards:
+        filler = shard[-1] if shard else group_ids[0]
+        shard.extend([filler] * (per_process - len(shard)))
+    return shards
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Hint cutting
+# --------------------------------------------------------------------------------------------------------------
+_BOXED = re.compile(r"\\(?:boxed|fbox)\s*\{")
+_ANSWER_LINE = re.compile(
+    r"^\s*(?:#{2,}\s*\S|(?:the\s+)?(?:final\s+)?answer\s*(?:is|:)|therefore,?\s+the\s+(?:final\s+)?answer)",
+    re.IGNORECASE,
+)
+_MATH_SPANS = re.compile(r"\$\$.*?\$\$|\$.*?\$|\\\(.*?\\\)|\\\[.*?\\\]", re.DOTALL)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\\$(])")
+
+
+def strip_final_answer(solution: str) -> str:
+    """The worked solution without its final answer, so a hint never gives the answer away.
+
+    Drops the line holding the last ``\\boxed{...}`` (or, for a one-line solution, the sentence holding it),
+    and a trailing answer line such as ``#### 42`` or ``The answer is 42``.
+    """
+    text = solution.rstrip()
+    boxes = list(_BOXED.finditer(text))
+    if boxes:
+        start = boxes[-1].start()
+        line_start = text.rfind("\n", 0, start) + 1
+        if line_start > 0:
+            text = text[:line_start]
+        else:  # one line: drop the sentence that holds the box
+            sentence_starts = [m.end() for m in _SENTENCE_END.finditer(text, 0, start)]
+            text = text[: sentence_starts[-1]] if sentence_starts else ""
+    lines = text.rstrip().split("\n")
+    while lines and (not lines[-1].strip() or _ANSWER_LINE.match(lines[-1])):
+        lines.pop()
+    return "\n".join(lines).rstrip()
+
+
+def split_steps(text: str) -> list[str]:
+    """Reasoning steps: non-empty lines; a single-line text is split into sentences outside math spans."""
+    lines = [line for line in text.split("\n") if line.strip()]
+    if len(lines) > 1:
+        return lines
+    if not lines:
+        return []
+    line = lines[0]
+    masked = _MATH_SPANS.sub(lambda m: "x" * len(m.group()), line)  # never split inside $...$
+    cuts = [m.start() for m in _SENTENCE_END.finditer(masked)]
+    bounds = [0, *cuts, len(line)]
+    return [line[a:b].strip() for a, b in zip(bounds, bounds[1:]) if line[a:b].strip()]
+
+
+def _step_prefix_end(text: str, steps: list[str], n: int) -> int:
+    """Character offset in ``text`` where the first ``n`` steps end."""
+    pos = 0
+    for step in steps[:n]:
+        pos = text.index(step, pos) + len(step)
+    return pos
+
+
+def _back_to_word_boundary(text: str, end: int) -> int:
+    """Largest cut <= end that does not split a word; falls forward to the next boundary if none."""
+    if end >= len(text) or end <= 0 or text[end - 1].isspace() or text[end].isspace():
+        return end
+    back = max(text.rfind(" ", 0, end), text.rfind("\n", 0, end))
+    if back > 0:
+        return back
+    forward = re.search(r"\s", text[end:])
+    return end + forward.start() if forward else len(text)
+
+
+TokenOffsets = Callable[[str], Sequence[tuple[int, int]]]
+
+
+def _whitespace_offsets(text: str) -> list[tuple[int, int]]:
+    return [m.span() for m in re.finditer(r"\S+", text)]
+
+
+def cut_hint(
+    solution: str,
+    ratio: float,
+    unit: str = "token",
+    token_offsets: TokenOffsets | None = None,
+    keep_final_answer: bool = False,
+) -> str:
+    """The first ``ratio`` of a worked solution, used as the hint (Sec. 3.2, "adaptive prompt refinement").
+
+    unit ``token``: the first round(ratio * n) policy tokens (``token_offsets`` maps text to (start, end)
+    character spans, e.g. a fast tokenizer's offsets; whitespace words if None), then backed off to a word
+    boundary. ``step``/``sentence``: whole reasoning steps (lines, or sentences outside math). ``char``: plain
+    character slicing, the official code's behaviour, kept for parity. The final answer is removed first
+    unless ``keep_final_answer``.
+    """
+    if unit not in HINT_UNITS:
+        raise ValueError(f"Unknown hint unit {unit!r}; valid: {', '.join(HINT_UNITS)}.")
+    if not 0.0 <= ratio <= 1.0:
+        raise ValueError(f"Hint ratio {ratio} must be in [0, 1].")
+    text = solution.strip() if keep_final_answer else strip_final_answer(solution)
+    if not text or ratio == 0.0:
+        return ""
+    if unit == "char":
+        return text[: int(len(text) * ratio)]
+    if unit in ("step", "sentence"):
+        steps = split_steps(text)
+        n = min(len(steps), math.floor(ratio * len(steps) + 0.5))
+        return text[: _step_prefix_end(text, steps, n)].rstrip()
+    spans = [s for s in (token_offsets or _whitespace_offsets)(text) if s[1] > s[0]]
+    n = min(len(spans), math.floor(ratio * len(spans) + 0.5))
+    if n == 0:
+        return ""
+    return text[: _back_to_word_boundary(text, spans[n - 1][1])].rstrip()
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Prompt rendering
+# --------------------------------------------------------------------------------------------------------------
+def render_hinted_prompt(prompt: str | list[dict[str, Any]], hint: str, template: str = DEFAULT_HINT_TEMPLATE):
+    """q* = q + template(hint): appended to a text prompt, or to the last user message of a chat prompt.
+
+    Returns a new object; the input prompt is never mutated.
+    """
+    if "{hint}" not in template:
+        raise ValueError("The hint template must contain '{hint}' where the solution prefix goes.")
+    addition = template.format(hint=hint)
+    if isinstance(prompt, str):
+        return prompt + addition
+    messages = [dict(m) for m in prompt]
+    for i in range(len(messages) - 1, -1, -1):
+        if messages[i].get("role") == "user":
+            content = messages[i]["content"]
+            if isinstance(content, str):
+                messages[i]["content"] = content + addition
+            else:  # content blocks: [{"type": "text", "text": ...}, ...]
+                messages[i]["content"] = [*content, {"type": "text", "text": addition}]
+            return messages
+    raise ValueError("Chat prompt has no user message to append the hint to.")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Hint memory (beyond the paper; DESIGN.md "Beyond the paper")
+# --------------------------------------------------------------------------------------------------------------
+def problem_key(problem_id: Any, prompt: Any) -> str:
+    """Stable key of a problem: the dataset ``id`` when present, else a hash of the prompt."""
+    if problem_id is not None and problem_id != "":
+        return str(problem_id)
+    return hashlib.sha1(json.dumps(prompt, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+@dataclass
+class HintMemory:
+    """Per problem, the stage index that last rescued it; next time, skip the stages that failed then.
+
+    ``first_stage`` starts one stage below the last rescue (so the model can show it needs less help).
+    """
+
+    rescued_stage: dict[str, int] = field(default_factory=dict)
+
+    def first_stage(self, key: str) -> int:
+        return max(0, self.rescued_stage.get(key, 0) - 1)
+
+    def update(self, key: str, stage: int) -> None:
+        """Record that stage index ``stage`` rescued ``key`` (a never-rescued problem keeps its entry)."""
+        self.rescued_stage[key] = stage
+
+    def forget(self, key: str) -> None:
+        """The problem was solved without a hint: it needs no head start any more."""
+        self.rescued_stage.pop(key, None)
+
+    def to_json(self) -> str:
+        return json.dumps({"rescued_stage": self.rescued_stage}, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> HintMemory:
+        return cls(rescued_stage={str(k): int(v) for k, v in json.loads(text)["rescued_stage"].items()})

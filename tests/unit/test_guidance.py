@@ -1,0 +1,223 @@
+"""GHPO's pure decisions: schedules, hard-group selection, hint cutting, prompt rendering, hint memory."""
+
+import ast
+import math
+import doctest
+import sys
+
+import pytest
+
+from ghpo import guidance
+from ghpo.guidance import (
+    DEFAULT_HINT_TEMPLATE,
+    HintMemory,
+    assign_groups_to_processes,
+    cut_hint,
+    hint_schedule,
+    render_hinted_prompt,
+    select_hard_groups,
+    strip_final_answer,
+)
+
+ARITH = "Step 1: 47 + 38 = 85\nStep 2: 85 - 12 = 73\nStep 3: 73 + 9 = 82\nThe final answer is \\boxed{82}."
+MATH = (
+    "Let $x$ be the number of apples. Then $2x + 3 = 11$, so $2x = 8$. Dividing both sides by 2 gives $x = 4$. "
+    "We check: $2 \\cdot 4 + 3 = 11$. Hence the answer is $\\boxed{4}$."
+)
+GSM = "Tom has 3 bags with 4 apples each.\nSo he has 3 * 4 = 12 apples.\nHe eats 2, leaving 12 - 2 = 10.\n#### 10"
+MULTILINE_BOXED = "First, $a = \\frac{1}{2}$.\nThen $b = a^2 = \\frac{1}{4}$.\nSo $a + b = \\boxed{\\frac{3}{4}}$."
+SOLUTIONS = [ARITH, MATH, GSM, MULTILINE_BOXED]
+FINAL_ANSWERS = ["The final answer", "\\boxed{4}", "#### 10", "\\boxed{\\frac{3}{4}}"]
+UNITS = ["token", "step", "sentence", "char"]
+
+
+def test_module_imports_no_torch():
+    tree = ast.parse(open(guidance.__file__).read())
+    imported = {n.names[0].name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import)}
+    imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    assert not imported & {"torch", "transformers", "trl", "numpy"}, imported
+
+
+def test_doctests():
+    failures, tried = doctest.testmod(sys.modules["ghpo.guidance"])
+    assert tried > 0 and failures == 0
+
+
+@pytest.mark.parametrize(
+    "name, ratios, expected",
+    [
+        ("staged", None, (0.25, 0.5, 0.75)),
+        ("fixed", None, (0.5,)),
+        ("fixed", [0.3], (0.3,)),
+        ("staged", [0.5, 1.0], (0.5, 1.0)),
+        ("none", None, ()),
+    ],
+)
+def test_hint_schedule(name, ratios, expected):
+    assert hint_schedule(name, ratios) == expected
+
+
+@pytest.mark.parametrize(
+    "name, ratios, message",
+    [
+        ("nope", None, "valid: staged, fixed, none"),
+        ("fixed", [0.25, 0.5], "exactly one ratio"),
+        ("staged", [0.5, 0.25], "strictly increasing"),
+        ("staged", [0.0], "out of range"),
+        ("staged", [1.5], "out of range"),
+        ("staged", [], "at least one"),
+    ],
+)
+def test_hint_schedule_errors(name, ratios, message):
+    with pytest.raises(ValueError, match=message):
+        hint_schedule(name, ratios)
+
+
+@pytest.mark.parametrize(
+    "groups, has_hint, threshold, expected",
+    [
+        ([[0, 0, 0]], [True], 0.0, [True]),  # all wrong
+        ([[0, 1, 0]], [True], 0.0, [False]),  # one right: plain GRPO
+        ([[0, None, 0]], [True], 0.0, [False]),  # unscorable: never hard
+        ([[0, float("nan"), 0]], [True], 0.0, [False]),
+        ([[0, 0, 0]], [False], 0.0, [False]),  # no hint text: nothing to add
+        ([[0.4, 0.2]], [True], 0.5, [True]),  # threshold
+        ([[0.6, 0.2]], [True], 0.5, [False]),
+        ([[0, 0], [1, 1], [0, 0]], [True, True, False], 0.0, [True, False, False]),
+    ],
+)
+def test_select_hard_groups(groups, has_hint, threshold, expected):
+    assert select_hard_groups(groups, has_hint, threshold) == expected
+
+
+@pytest.mark.parametrize(
+    "ids, procs, expected",
+    [
+        ([], 2, [[], []]),
+        ([3], 1, [[3]]),
+        ([3], 2, [[3], [3]]),
+        ([1, 4, 6], 2, [[1, 4], [6, 6]]),
+        ([1, 4, 6, 7], 2, [[1, 4], [6, 7]]),
+        ([1, 2], 3, [[1], [2], [1]]),
+    ],
+)
+def test_assign_groups_to_processes_balances_whole_groups(ids, procs, expected):
+    shards = assign_groups_to_processes(ids, procs)
+    assert shards == expected
+    assert len({len(s) for s in shards}) == 1
+    assert set().union(*map(set, shards)) == set(ids)
+
+
+@pytest.mark.parametrize("solution, answer", list(zip(SOLUTIONS, FINAL_ANSWERS)))
+def test_strip_final_answer_removes_answer(solution, answer):
+    body = strip_final_answer(solution)
+    assert answer not in body
+    assert body and solution.startswith(body)
+
+
+@pytest.mark.parametrize("unit", UNITS)
+@pytest.mark.parametrize("solution, answer", list(zip(SOLUTIONS, FINAL_ANSWERS)))
+def test_cut_grows_with_ratio_and_never_contains_answer(solution, answer, unit):
+    ratios = [0.0, 0.25, 0.5, 0.75, 1.0]
+    cuts = [cut_hint(solution, r, unit=unit) for r in ratios]
+    assert cuts[0] == ""
+    for shorter, longer in zip(cuts, cuts[1:]):
+        assert longer.startswith(shorter) and len(longer) >= len(shorter)
+    assert len(cuts[-1]) > len(cuts[1])  # the whole body is longer than a quarter of it
+    for c in cuts:
+        assert answer not in c and "boxed" not in c
+        assert solution.startswith(c)
+
+
+def test_keep_final_answer_when_asked():
+    assert "\\boxed{82}" in cut_hint(ARITH, 1.0, unit="char", keep_final_answer=True)
+
+
+@pytest.mark.parametrize("ratio", [0.1, 0.25, 0.33, 0.5, 0.75, 0.9])
+@pytest.mark.parametrize("solution", SOLUTIONS)
+def test_char_unit_is_plain_slicing(solution, ratio):
+    body = strip_final_answer(solution)
+    assert cut_hint(solution, ratio, unit="char") == body[: int(len(body) * ratio)]
+
+
+def _char_offsets(text):  # a worst-case "tokenizer": every character is a token, so cuts land mid-word
+    return [(i, i + 1) for i in range(len(text))]
+
+
+@pytest.mark.parametrize("offsets", [None, _char_offsets])
+@pytest.mark.parametrize("ratio", [0.1, 0.2, 0.3, 0.45, 0.5, 0.66, 0.8])
+@pytest.mark.parametrize("solution", SOLUTIONS)
+def test_token_unit_ends_on_word_boundary(solution, ratio, offsets):
+    body = strip_final_answer(solution)
+    cut = cut_hint(solution, ratio, unit="token", token_offsets=offsets)
+    assert body.startswith(cut)
+    end = len(cut)
+    assert end == 0 or end == len(body) or body[end].isspace() or body[end - 1].isspace()
+
+
+def test_token_unit_counts_tokens():
+    body = strip_final_answer(ARITH)
+    words = body.split()
+    cut = cut_hint(ARITH, 0.5, unit="token")
+    assert len(cut.split()) == math.floor(0.5 * len(words) + 0.5)  # round half up
+
+
+def test_step_unit_cuts_whole_lines_and_sentences():
+    steps = guidance.split_steps(strip_final_answer(ARITH))
+    assert steps == ["Step 1: 47 + 38 = 85", "Step 2: 85 - 12 = 73", "Step 3: 73 + 9 = 82"]
+    assert cut_hint(ARITH, 0.34, unit="step") == "Step 1: 47 + 38 = 85"
+    assert cut_hint(ARITH, 0.67, unit="step") == "Step 1: 47 + 38 = 85\nStep 2: 85 - 12 = 73"
+    sentences = guidance.split_steps(strip_final_answer(MATH))
+    assert sentences[0] == "Let $x$ be the number of apples."
+    assert all(s.count("$") % 2 == 0 for s in sentences)  # never split inside math
+
+
+def test_unknown_unit_error():
+    with pytest.raises(ValueError, match="valid: token, step, sentence, char"):
+        cut_hint(ARITH, 0.5, unit="word")
+
+
+def test_render_text_prompt():
+    out = render_hinted_prompt("What is 2+3?", "Step 1: 2 + 3")
+    assert out == "What is 2+3?" + DEFAULT_HINT_TEMPLATE.format(hint="Step 1: 2 + 3")
+    assert "beginning part of the answer" in out
+
+
+def test_render_chat_prompt_appends_to_last_user_message_without_mutating():
+    prompt = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "What is 2+3?"},
+    ]
+    out = render_hinted_prompt(prompt, "Step 1", template="\nHint: {hint}")
+    assert out[0] == prompt[0]
+    assert out[1] == {"role": "user", "content": "What is 2+3?\nHint: Step 1"}
+    assert prompt[1]["content"] == "What is 2+3?"  # input untouched
+
+
+def test_render_chat_content_blocks_and_errors():
+    prompt = [{"role": "user", "content": [{"type": "text", "text": "Q"}]}]
+    out = render_hinted_prompt(prompt, "h", template=" {hint}")
+    assert out[0]["content"][-1] == {"type": "text", "text": " h"}
+    with pytest.raises(ValueError, match="no user message"):
+        render_hinted_prompt([{"role": "system", "content": "x"}], "h")
+    with pytest.raises(ValueError, match="must contain"):
+        render_hinted_prompt("q", "h", template="no placeholder")
+
+
+def test_hint_memory_round_trip_and_head_start():
+    memory = HintMemory()
+    assert memory.first_stage("p1") == 0
+    memory.update("p1", 2)
+    memory.update("p2", 0)
+    assert memory.first_stage("p1") == 1 and memory.first_stage("p2") == 0
+    restored = HintMemory.from_json(memory.to_json())
+    assert restored == memory
+    restored.forget("p1")
+    assert restored.first_stage("p1") == 0
+
+
+def test_problem_key_prefers_id_and_is_stable():
+    assert guidance.problem_key("abc", "whatever") == "abc"
+    k1 = guidance.problem_key(None, [{"role": "user", "content": "q"}])
+    assert k1 == guidance.problem_key("", [{"role": "user", "content": "q"}])
+    assert k1 != guidance.problem_key(None, [{"role": "user", "content": "q2"}])
