@@ -1,0 +1,391 @@
+"""GHPOTrainer: TRL's GRPOTrainer with GHPO's guided re-sampling of all-wrong groups.
+
+A thin adapter. The decisions (which group is hard, which ratio next, how a hint is cut and rendered) live
+in ``ghpo.guidance``; this file only moves data between those functions and TRL. Everything after generation
+(rewards on the final completions, advantages, the loss, vLLM, DeepSpeed, PEFT) is TRL's.
+
+One generation round (shared/DESIGN.md, "GHPO semantics"):
+  sample G completions per prompt (TRL) -> score the trigger reward -> for each hint ratio, re-sample the
+  still-hard groups under q* = q + hint -> replace those groups' prompt, prompt ids, completions and sampling
+  log-probs -> hand back to TRL, which computes every reward, the advantages and the loss on what was sampled.
+
+TRL internals this overrides (pinned to trl==1.16.*, checked in tests/unit/test_trl_pin.py):
+``_generate(prompts)``, ``_generate_and_score_completions(inputs)``, ``_save_checkpoint``,
+``_load_optimizer_and_scheduler``; and it calls ``_tokenize_prompts`` and ``_generate_single_turn``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import transformers
+from accelerate.utils import gather_object
+from packaging.version import Version
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+from trl import GRPOConfig, GRPOTrainer
+from trl.chat_template_utils import parse_response
+from trl.data_utils import is_conversational
+from trl.trainer.utils import is_async_callable
+
+from . import guidance
+
+HINT_STATE_FILE = "ghpo_state.json"
+
+
+@dataclass
+class GHPOConfig(GRPOConfig):
+    r"""Configuration for [`GHPOTrainer`]: TRL's [`~trl.GRPOConfig`] plus GHPO's guidance fields.
+
+    Every GRPOConfig field keeps its TRL name and meaning. Guidance fields are documented in ``metadata["help"]``.
+    """
+
+    hint_schedule: str = field(
+        default="staged",
+        metadata={
+            "help": "Which hint ratios an all-wrong group is re-sampled with. 'staged': the paper's multi-stage "
+            "guidance (0.25, 0.5, 0.75 until a completion is right; arXiv 2507.10628 Sec. 3.3). 'fixed': one "
+            "ratio (default 0.5: GRPO-CL-H(0.5) / QuestA-style baselines). 'none': plain GRPO.",
+            "choices": list(guidance.HINT_SCHEDULES),
+        },
+    )
+    hint_ratios: list[float] | None = field(
+        default=None,
+        metadata={
+            "help": "Hint ratios in increasing order, each in (0, 1]: the fraction of the reference solution "
+            "(without its final answer) given as a hint. Default: 0.25 0.5 0.75 for 'staged', 0.5 for 'fixed'."
+        },
+    )
+    hint_unit: str = field(
+        default="token",
+        metadata={
+            "help": "Unit a hint is cut in. 'token': policy tokens, ending at a word boundary (default: never "
+            "mid-word or mid-command). 'step'/'sentence': whole reasoning steps (lines, or sentences outside "
+            "math). 'char': characters, the official code's behaviour, for parity runs only.",
+            "choices": list(guidance.HINT_UNITS),
+        },
+    )
+    hint_template: str = field(
+        default=guidance.DEFAULT_HINT_TEMPLATE,
+        metadata={
+            "help": "Text appended to the (last user message of the) prompt; '{hint}' is replaced by the solution "
+            "prefix. Default: the official code's sentence."
+        },
+    )
+    hint_column: str = field(
+        default="solution_hint",
+        metadata={
+            "help": "Dataset column with the worked reference solution hints are cut from (may be the same as the "
+            "gold answer column when it holds a full solution). Rows with an empty or missing hint are never hinted."
+        },
+    )
+    hint_keep_final_answer: bool = field(
+        default=False,
+        metadata={"help": "Keep the final answer (the \\boxed{} or answer line) in hints. Off: hints never give it away."},
+    )
+    hint_start_step: int = field(
+        default=0,
+        metadata={
+            "help": "Cold start: optimizer steps of plain GRPO before hints may start (paper: 20; the released "
+            "recipe: 0)."
+        },
+    )
+    hint_trigger_reward: str = field(
+        default="accuracy_reward",
+        metadata={
+            "help": "Name (the function's __name__, as in TRL's reward metrics) of the reward whose values decide "
+            "'all wrong'. Must be a verifiable 0/1 accuracy, never a shaped reward such as format."
+        },
+    )
+    hint_trigger_threshold: float = field(
+        default=0.0,
+        metadata={"help": "A completion counts as wrong when its trigger reward is <= this value."},
+    )
+    hint_unrescued: str = field(
+        default="last_stage",
+        metadata={
+            "help": "What a group that no hint stage rescued trains on: 'last_stage' (the paper: the last hinted "
+            "prompt and its completions) or 'original' (the unhinted sample; the hint rollouts are discarded).",
+            "choices": ["last_stage", "original"],
+        },
+    )
+    hint_memory: bool = field(
+        default=False,
+        metadata={
+            "help": "Remember per problem (the 'id' column, else a prompt hash) the stage that rescued it, and next "
+            "time start one stage below it. Beyond the paper; saved in checkpoints."
+        },
+    )
+    log_rollouts: bool = field(
+        default=False,
+        metadata={
+            "help": "Write one JSON line per group per step to <output_dir>/rollouts.jsonl: problem id, the exact "
+            "prompt of each stage, completions and trigger rewards per stage, the stage trained on."
+        },
+    )
+
+    def __post_init__(self):
+        super().__post_init__()
+        if isinstance(self.hint_ratios, (int, float)):
+            self.hint_ratios = [float(self.hint_ratios)]
+        guidance.hint_schedule(self.hint_schedule, self.hint_ratios)  # raises a clear error when invalid
+        if self.hint_unit not in guidance.HINT_UNITS:
+            raise ValueError(f"hint_unit={self.hint_unit!r} is not one of {', '.join(guidance.HINT_UNITS)}.")
+        if "{hint}" not in self.hint_template:
+            raise ValueError("hint_template must contain '{hint}' where the solution prefix goes.")
+        if self.hint_start_step < 0:
+            raise ValueError(f"hint_start_step must be >= 0, got {self.hint_start_step}.")
+        if self.hint_unrescued not in ("last_stage", "original"):
+            raise ValueError(f"hint_unrescued must be 'last_stage' or 'original', got {self.hint_unrescued!r}.")
+
+
+@dataclass
+class _Sample:
+    """One completion and exactly what it was sampled from."""
+
+    prompt: Any
+    prompt_ids: list[int]
+    completion_ids: list[int]
+    logprobs: list[float] | None
+    completion: Any
+    trigger: float | None
+
+
+class GHPOTrainer(GRPOTrainer):
+    """Drop-in for ``trl.GRPOTrainer`` that re-samples all-wrong groups with solution hints (GHPO)."""
+
+    def __init__(self, model, reward_funcs, args: GHPOConfig | None = None, *pos, **kwargs):
+        if args is None:
+            name = model if isinstance(model, str) else model.config._name_or_path
+            args = GHPOConfig(f"{name.split('/')[-1]}-GHPO")
+        if not isinstance(args, GHPOConfig):
+            raise TypeError(f"GHPOTrainer needs a GHPOConfig, got {type(args).__name__}.")
+        super().__init__(model, reward_funcs, args, *pos, **kwargs)
+        self.hint_ratios = guidance.hint_schedule(args.hint_schedule, args.hint_ratios)
+        self.hint_memory = guidance.HintMemory()
+        self._ghpo_inputs: list[dict] | None = None
+        if not self.hint_ratios:
+            return
+        if args.hint_trigger_reward not in self.reward_func_names:
+            raise ValueError(
+                f"hint_trigger_reward={args.hint_trigger_reward!r} is not among the reward functions "
+                f"{self.reward_func_names}; name the accuracy reward that decides 'all wrong'."
+            )
+        self._trigger_index = self.reward_func_names.index(args.hint_trigger_reward)
+        if not callable(self.reward_funcs[self._trigger_index]) or hasattr(
+            self.reward_funcs[self._trigger_index], "config"
+        ):
+            raise ValueError("The hint trigger must be a verifiable reward function, not a reward model.")
+        if self.tools or self.rollout_func is not None or self.environment_factories is not None:
+            raise NotImplementedError("GHPO hints with tools, environments or rollout_func are not supported yet.")
+
+    # -- TRL hooks ---------------------------------------------------------------------------------------------
+    def _generate_and_score_completions(self, inputs):
+        # _generate only receives prompts; guidance also needs each row's hint, id and reward columns.
+        self._ghpo_inputs = inputs
+        try:
+            return super()._generate_and_score_completions(inputs)
+        finally:
+            self._ghpo_inputs = None
+
+    def _generate(self, prompts: list):
+        output = super()._generate(prompts)
+        if not self._guidance_active():
+            return output
+        return self._guide(prompts, output)
+
+    def _save_checkpoint(self, model, trial):
+        super()._save_checkpoint(model, trial)
+        if self.args.should_save:
+            folder = os.path.join(self._get_output_dir(trial=trial), f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}")
+            with open(os.path.join(folder, HINT_STATE_FILE), "w") as f:
+                f.write(self.hint_memory.to_json())
+
+    def _load_optimizer_and_scheduler(self, checkpoint):
+        super()._load_optimizer_and_scheduler(checkpoint)
+        path = os.path.join(checkpoint, HINT_STATE_FILE) if checkpoint else None
+        if path and os.path.exists(path):
+            with open(path) as f:
+                self.hint_memory = guidance.HintMemory.from_json(f.read())
+
+    # -- GHPO -------------------------------------------------------------------------------------------------
+    def _guidance_active(self) -> bool:
+        return bool(self.hint_ratios) and self.model.training and self.state.global_step >= self.args.hint_start_step
+
+    def _guide(self, prompts: list, output: tuple) -> tuple:
+        """Re-sample hard groups with hints and swap them into TRL's ``_generate`` output (DESIGN.md steps 3-6)."""
+        prompt_ids, completion_ids, tool_mask, completions, logprobs, extra_fields, images, tool_images = output
+        if images is not None:
+            raise NotImplementedError("GHPO hints for multimodal prompts are not supported yet.")
+        args, inputs, G = self.args, self._ghpo_inputs, self.num_generations
+        rank, n_local = self.accelerator.process_index, len(prompts)
+        trigger = self._score_trigger(inputs, prompts, completions, completion_ids)
+
+        # Decide collectively: every process sees every group (a group may span processes), so all take the same
+        # decisions and run the same number of stage rounds.
+        local = [
+            (prompts[i], inputs[i].get(args.hint_column), inputs[i].get("id"), _reward_columns(inputs[i]), trigger[i],
+             _text(completions[i]) if args.log_rollouts else None)
+            for i in range(n_local)
+        ]
+        rows = gather_object(local)
+        num_groups = len(rows) // G
+        heads = [rows[g * G] for g in range(num_groups)]
+        round0 = [[rows[g * G + j][4] for j in range(G)] for g in range(num_groups)]
+        has_hint = [isinstance(h[1], str) and h[1].strip() != "" for h in heads]
+        hard = guidance.select_hard_groups(round0, has_hint, args.hint_trigger_threshold)
+        keys = [guidance.problem_key(h[2], h[0]) for h in heads]
+        first_stage = [0] * num_groups
+        if args.hint_memory:
+            for g in range(num_groups):
+                if not hard[g] and guidance.is_rescued(round0[g], args.hint_trigger_threshold):
+                    self.hint_memory.forget(keys[g])  # solved unaided: needs no head start any more
+                first_stage[g] = self.hint_memory.first_stage(keys[g])
+
+        still_hard = [g for g in range(num_groups) if hard[g]]
+        stage_samples: dict[int, list[tuple[float, list[_Sample]]]] = {}
+        rescued_at: dict[int, int] = {}
+        extra_tokens, rounds = 0, 1
+        for s, ratio in enumerate(self.hint_ratios):
+            active = [g for g in still_hard if first_stage[g] <= s]
+            if not active:
+                continue
+            rounds += 1
+            mine = guidance.assign_groups_to_processes(active, self.accelerator.num_processes)[rank]
+            sampled = self._sample_hinted([heads[g] for g in mine], ratio)
+            results = gather_object([(g, ratio, sampled[k * G : (k + 1) * G]) for k, g in enumerate(mine)])
+            for g, ratio_used, samples in results:
+                extra_tokens += sum(len(x.completion_ids) for x in samples)  # padding shards count too
+                if g not in still_hard or any(r == ratio_used for r, _ in stage_samples.get(g, [])):
+                    continue  # a padding duplicate
+                stage_samples.setdefault(g, []).append((ratio_used, samples))
+                if guidance.is_rescued([x.trigger for x in samples], args.hint_trigger_threshold):
+                    rescued_at[g] = s
+            still_hard = [g for g in still_hard if g not in rescued_at]
+
+        # The group trains on the stage that rescued it, or (never rescued) on the last stage or the original.
+        chosen: dict[int, tuple[float, list[_Sample]]] = {}
+        for g, stages in stage_samples.items():
+            if g in rescued_at or args.hint_unrescued == "last_stage":
+                chosen[g] = stages[-1]
+            if args.hint_memory and g in rescued_at:
+                self.hint_memory.update(keys[g], rescued_at[g])
+        for i in range(n_local):
+            g, j = divmod(rank * n_local + i, G)
+            if g in chosen:
+                x = chosen[g][1][j]
+                prompts[i] = x.prompt  # on purpose: reward functions and completion logs see the prompt used
+                prompt_ids[i], completion_ids[i], completions[i] = x.prompt_ids, x.completion_ids, x.completion
+                if logprobs is not None:
+                    logprobs[i] = x.logprobs
+
+        self._log_guidance(num_groups, hard, round0, rescued_at, chosen, heads, extra_tokens, rounds)
+        if args.log_rollouts and self.accelerator.is_main_process:
+            self._write_rollouts(rows, heads, keys, hard, stage_samples, chosen)
+        return prompt_ids, completion_ids, tool_mask, completions, logprobs, extra_fields, images, tool_images
+
+    def _cut(self, hint: str, ratio: float) -> str:
+        offsets = None
+        if self.args.hint_unit == "token":
+            tok = self._tokenizer
+
+            def offsets(text):
+                return tok(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+
+        return guidance.cut_hint(hint, ratio, self.args.hint_unit, offsets, self.args.hint_keep_final_answer)
+
+    def _sample_hinted(self, heads: list[tuple], ratio: float) -> list[_Sample]:
+        """G fresh completions per group under its hinted prompt, scored by the trigger reward."""
+        hinted = [
+            guidance.render_hinted_prompt(h[0], self._cut(h[1], ratio), self.args.hint_template)
+            for h in heads
+            for _ in range(self.num_generations)
+        ]
+        prompt_ids, _, mm_fields = self._tokenize_prompts(hinted)
+        completion_ids, logprobs = self._generate_single_turn(prompt_ids, None, mm_fields, self.num_generations)
+        completions = self._decode(hinted, prompt_ids, completion_ids)
+        rows = [h[3] for h in heads for _ in range(self.num_generations)]
+        trigger = self._score_trigger(rows, hinted, completions, completion_ids)
+        return [
+            _Sample(hinted[i], list(prompt_ids[i]), list(completion_ids[i]),
+                    None if logprobs is None else list(logprobs[i]), completions[i], trigger[i])
+            for i in range(len(hinted))
+        ]
+
+    def _decode(self, prompts, prompt_ids, completion_ids):
+        # Mirrors TRL's _generate decoding (no tools: rejected in __init__).
+        if is_conversational({"prompt": prompts[0]}):
+            tok = self._tokenizer
+            if Version(transformers.__version__) >= Version("5.0.0") and (
+                getattr(tok, "response_template", None) is not None or getattr(tok, "response_schema", None) is not None
+            ):
+                return [[parse_response(tok, ids, prefix=prompt_ids[i], tools=None)] for i, ids in enumerate(completion_ids)]
+            texts = self.processing_class.batch_decode(completion_ids, skip_special_tokens=True)
+            return [[{"role": "assistant", "content": t}] for t in texts]
+        return self.processing_class.batch_decode(completion_ids, skip_special_tokens=True)
+
+    def _score_trigger(self, rows: list[dict], prompts, completions, completion_ids) -> list[float | None]:
+        """The trigger reward per completion, called the way TRL calls reward functions; NaN becomes None."""
+        func = self.reward_funcs[self._trigger_index]
+        keys = [k for k in rows[0] if k not in ("prompt", "completion", "completion_ids")]
+        kwargs = {k: [r.get(k) for r in rows] for k in keys}
+        kwargs.update(trainer_state=self.state, log_extra=_ignore, log_metric=_ignore)
+        call = dict(prompts=prompts, completions=completions, completion_ids=completion_ids, **kwargs)
+        if is_async_callable(func):
+            values = asyncio.run_coroutine_threadsafe(func(**call), self.async_loop).result()
+        else:
+            values = func(**call)
+        if len(values) != len(prompts):
+            raise ValueError(f"Trigger reward {self.args.hint_trigger_reward!r} returned {len(values)} values for {len(prompts)} completions.")
+        return [None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v) for v in values]
+
+    def _log_guidance(self, num_groups, hard, round0, rescued_at, chosen, heads, extra_tokens, rounds):
+        m = self._metrics["train"]
+        m["ghpo/hard_frac"].append(sum(hard) / num_groups)
+        m["ghpo/trigger_none_frac"].append(sum(guidance.group_has_unscored(t) for t in round0) / num_groups)
+        for s, ratio in enumerate(self.hint_ratios):
+            m[f"ghpo/rescued_frac/{ratio:g}"].append(sum(1 for v in rescued_at.values() if v == s) / num_groups)
+        m["ghpo/unsolved_frac"].append((sum(hard) - len(rescued_at)) / num_groups)
+        m["ghpo/hint_ratio_mean"].append(sum(r for r, _ in chosen.values()) / num_groups)
+        hint_tokens = [
+            len(self._tokenizer(self._cut(heads[g][1], r), add_special_tokens=False)["input_ids"]) for g, (r, _) in chosen.items()
+        ]
+        m["ghpo/hint_tokens_mean"].append(sum(hint_tokens) / num_groups)
+        m["ghpo/gen_rounds"].append(float(rounds))
+        m["ghpo/extra_completion_tokens"].append(float(extra_tokens))
+
+    def _write_rollouts(self, rows, heads, keys, hard, stage_samples, chosen):
+        G = self.num_generations
+        path = os.path.join(self.args.output_dir, "rollouts.jsonl")
+        os.makedirs(self.args.output_dir, exist_ok=True)
+        with open(path, "a") as f:
+            for g, head in enumerate(heads):
+                stages = [{"ratio": 0.0, "prompt": _text(head[0]),
+                           "completions": [rows[g * G + j][5] for j in range(G)],
+                           "trigger": [rows[g * G + j][4] for j in range(G)]}]
+                stages += [{"ratio": r, "prompt": _text(s[0].prompt), "completions": [_text(x.completion) for x in s],
+                            "trigger": [x.trigger for x in s]} for r, s in stage_samples.get(g, [])]
+                record = {"step": self.state.global_step, "problem_id": keys[g], "hard": hard[g],
+                          "trained_ratio": chosen[g][0] if g in chosen else 0.0, "stages": stages}
+                f.write(json.dumps(record) + "\n")
+
+
+def _ignore(*args, **kwargs):
+    return None
+
+
+def _reward_columns(row: dict) -> dict:
+    return {k: v for k, v in row.items() if k != "prompt"}
+
+
+def _text(x) -> str:
+    """Plain text of a prompt or completion (text, or chat messages)."""
+    if isinstance(x, str):
+        return x
+    if isinstance(x, list):
+        return "\n".join(f"{m.get('role', '')}: {m.get('content', '')}" if isinstance(m, dict) else str(m) for m in x)
+    return str(x)

@@ -1,0 +1,46 @@
+"""A deterministic scripted world for trainer tests: the trigger reward says 'right' only when the prompt
+carries enough of the hint. Hints are 4 marked steps, so a step-unit cut of ratio w holds round(4w) markers."""
+
+from datasets import Dataset
+
+HINT = "S1 alpha\nS2 beta\nS3 gamma\nS4 delta\nThe final answer is \\boxed{5}."
+ROWS = [
+    # id, hint, rule: which prompt text makes completions right
+    ("needs-half", HINT, "S2"),  # rescued at 0.5 (the 0.25 cut holds S1 only)
+    ("needs-quarter", HINT, "S1"),  # rescued at 0.25
+    ("solvable", HINT, "Q:"),  # right without any hint: plain GRPO
+    ("never", HINT, "S9"),  # never rescued
+    ("no-hint", "", "S9"),  # all wrong but nothing to hint with
+    ("bad-gold", HINT, None),  # unscorable: the trigger returns None
+]
+
+
+def make_dataset(chat: bool = False, repeat: int = 1) -> Dataset:
+    rows = []
+    for _ in range(repeat):
+        for pid, hint, rule in ROWS:
+            q = f"Q: problem {pid}?"
+            rows.append(
+                {
+                    "id": pid,
+                    "prompt": [{"role": "user", "content": q}] if chat else q,
+                    "solution": "5" if rule else "???",
+                    "solution_hint": hint,
+                    "rule": rule or "",
+                }
+            )
+    return Dataset.from_list(rows)
+
+
+def _text(prompt):
+    return prompt if isinstance(prompt, str) else "\n".join(m["content"] for m in prompt)
+
+
+def accuracy_reward(prompts, completions, rule, **kwargs):
+    """Scripted trigger: 1.0 when the prompt contains the row's marker, None for the row with a bad gold."""
+    return [None if not r else float(r in _text(p)) for p, r in zip(prompts, rule)]
+
+
+def length_reward(completions, **kwargs):
+    """A second, shaped reward: must never trigger hints."""
+    return [-0.01 * len(c if isinstance(c, str) else c[0]["content"]) for c in completions]

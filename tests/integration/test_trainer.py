@@ -1,0 +1,208 @@
+"""GHPOTrainer end to end on a tiny random Llama with a scripted trigger reward (CPU, seconds)."""
+
+import json
+
+import pytest
+import torch
+from trl import GRPOConfig, GRPOTrainer
+
+from ghpo.trainer import GHPOConfig, GHPOTrainer
+
+from .scripted import accuracy_reward, length_reward, make_dataset
+
+G = 2
+
+
+def _config(tmp_path, cls=GHPOConfig, **overrides):
+    kwargs = dict(
+        output_dir=str(tmp_path / "out"),
+        per_device_train_batch_size=12,
+        num_generations=G,
+        max_completion_length=6,
+        max_steps=1,
+        learning_rate=1e-2,
+        logging_steps=1,
+        report_to="none",
+        save_strategy="no",
+        seed=0,
+        use_cpu=True,
+        bf16=False,
+        shuffle_dataset=False,
+    )
+    if cls is GHPOConfig:
+        kwargs.update(hint_unit="step", log_rollouts=True)
+    kwargs.update(overrides)
+    return cls(**kwargs)
+
+
+def _recording(base):
+    """A trainer class that records every sampling call and what _generate_and_score_completions returns."""
+
+    class Recording(base):
+        def __init__(self, *a, **k):
+            super().__init__(*a, **k)
+            self.sampled = []  # (prompt ids, completion ids) for every sampled completion, per call
+            self.scored = []
+
+        def _generate_single_turn(self, prompt_ids, *a, **k):
+            completion_ids, logprobs = super()._generate_single_turn(prompt_ids, *a, **k)
+            self.sampled.append([(tuple(p), tuple(c)) for p, c in zip(prompt_ids, completion_ids)])
+            return completion_ids, logprobs
+
+        def _generate_and_score_completions(self, inputs):
+            out = super()._generate_and_score_completions(inputs)
+            self.scored.append(out)
+            return out
+
+    return Recording
+
+
+def _unpad(ids, mask):
+    return [tuple(row[m.bool()].tolist()) for row, m in zip(ids, mask)]
+
+
+def _train(tiny_model_dir, tmp_path, base=GHPOTrainer, chat=False, repeat=1, **overrides):
+    cls = GHPOConfig if issubclass(base, GHPOTrainer) else GRPOConfig
+    args = _config(tmp_path, cls=cls, **overrides)
+    trainer = _recording(base)(
+        model=tiny_model_dir,
+        reward_funcs=[accuracy_reward, length_reward],
+        args=args,
+        train_dataset=make_dataset(chat=chat, repeat=repeat),
+    )
+    before = {n: p.detach().clone() for n, p in trainer.model.named_parameters()}
+    trainer.train()
+    changed = [n for n, p in trainer.model.named_parameters() if not torch.equal(before[n], p.detach())]
+    return trainer, changed
+
+
+def _tok(trainer, text):
+    return trainer.processing_class(text=[text])["input_ids"][0]
+
+
+@pytest.mark.parametrize("chat", [False, True])
+def test_staged_hints_rescue_in_order_and_train_on_what_was_sampled(tiny_model_dir, tmp_path, chat):
+    trainer, changed = _train(tiny_model_dir, tmp_path, chat=chat)
+    tok = trainer.processing_class
+
+    # Stages in order: the original round, then 0.25 (needs-half, needs-quarter, never), 0.5 (needs-half,
+    # never), 0.75 (never). Each call holds whole groups of G.
+    decoded = [[tok.decode(list(p)) for p, _ in call] for call in trainer.sampled]
+    assert [len(c) for c in decoded] == [12, 3 * G, 2 * G, 1 * G]
+    assert not any("S1" in t for t in decoded[0])
+    assert all("S1" in t and "S2" not in t for t in decoded[1])
+    assert all("S2" in t and "S3" not in t for t in decoded[2])
+    assert all("S3" in t and "S4" not in t for t in decoded[3])
+    assert all("The final answer" not in t and "boxed" not in t for call in decoded for t in call)
+
+    # The invariant: every (prompt ids, completion ids) pair in the loss batch was sampled exactly so.
+    sampled = {pair for call in trainer.sampled for pair in call}
+    (out,) = trainer.scored
+    pairs = list(zip(_unpad(out["prompt_ids"], out["prompt_mask"]), _unpad(out["completion_ids"], out["completion_mask"])))
+    assert len(pairs) == 12
+    for pair in pairs:
+        assert pair in sampled
+    # ... and rescued groups carry their hinted prompt into the loss.
+    loss_prompts = [tok.decode(list(p)) for p, _ in pairs]
+    by_id = dict(zip([r for r in ["needs-half", "needs-quarter", "solvable", "never", "no-hint", "bad-gold"] for _ in range(G)], loss_prompts))
+    assert "S2" in by_id["needs-half"] and "S3" not in by_id["needs-half"]
+    assert "S1" in by_id["needs-quarter"] and "S2" not in by_id["needs-quarter"]
+    assert "S3" in by_id["never"]  # never rescued: the paper trains on the last stage
+    assert "S1" not in by_id["solvable"] and "S1" not in by_id["no-hint"] and "S1" not in by_id["bad-gold"]
+
+    # Metrics reach TRL's logs.
+    logs = trainer.state.log_history[0]
+    assert logs["ghpo/hard_frac"] == pytest.approx(3 / 6)
+    assert logs["ghpo/rescued_frac/0.25"] == pytest.approx(1 / 6)
+    assert logs["ghpo/rescued_frac/0.5"] == pytest.approx(1 / 6)
+    assert logs["ghpo/rescued_frac/0.75"] == pytest.approx(0.0)
+    assert logs["ghpo/unsolved_frac"] == pytest.approx(1 / 6)
+    assert logs["ghpo/trigger_none_frac"] == pytest.approx(1 / 6)
+    assert logs["ghpo/gen_rounds"] == 4
+    assert logs["ghpo/hint_ratio_mean"] == pytest.approx((0.25 + 0.5 + 0.75) / 6)
+    assert logs["ghpo/hint_tokens_mean"] > 0
+    sampled_hint_tokens = sum(len(c) for call in trainer.sampled[1:] for _, c in call)
+    assert logs["ghpo/extra_completion_tokens"] == sampled_hint_tokens
+    # The rescued groups are right after hinting, so the trained accuracy is above the unhinted one.
+    assert logs["rewards/accuracy_reward/mean"] == pytest.approx((2 + 2 + 2) / 10)  # 10 scorable completions
+
+    # The optimizer step ran.
+    assert trainer.state.global_step == 1
+    assert changed
+
+    # The rollout trace holds every stage of every group.
+    trace = [json.loads(line) for line in open(tmp_path / "out" / "rollouts.jsonl")]
+    assert len(trace) == 6
+    half = next(r for r in trace if r["problem_id"] == "needs-half")
+    assert [s["ratio"] for s in half["stages"]] == [0.0, 0.25, 0.5] and half["trained_ratio"] == 0.5
+    assert half["stages"][2]["trigger"] == [1.0, 1.0]
+
+
+def test_unrescued_original_keeps_unhinted_sample(tiny_model_dir, tmp_path):
+    trainer, _ = _train(tiny_model_dir, tmp_path, hint_unrescued="original")
+    tok = trainer.processing_class
+    (out,) = trainer.scored
+    prompts = [tok.decode(list(p)) for p in _unpad(out["prompt_ids"], out["prompt_mask"])]
+    assert "S1" not in prompts[3 * G] and "S1" in prompts[0]  # 'never' (group 3) unhinted, 'needs-half' hinted
+
+
+def test_fixed_schedule_tries_one_ratio(tiny_model_dir, tmp_path):
+    trainer, _ = _train(tiny_model_dir, tmp_path, hint_schedule="fixed")
+    assert [len(c) for c in trainer.sampled] == [12, 3 * G]
+    logs = trainer.state.log_history[0]
+    assert logs["ghpo/rescued_frac/0.5"] == pytest.approx(2 / 6)
+
+
+def test_schedule_none_generates_like_trl(tiny_model_dir, tmp_path):
+    ghpo, _ = _train(tiny_model_dir, tmp_path / "ghpo", hint_schedule="none", max_steps=2)
+    trl, _ = _train(tiny_model_dir, tmp_path / "trl", base=GRPOTrainer, max_steps=2)
+    assert len(ghpo.sampled) == len(trl.sampled) == 2
+    assert [len(c) for c in ghpo.sampled] == [len(c) for c in trl.sampled]
+    assert not any(k.startswith("ghpo/") for k in ghpo.state.log_history[0])
+
+
+def test_cold_start_no_hints_before_start_step(tiny_model_dir, tmp_path):
+    trainer, _ = _train(tiny_model_dir, tmp_path, hint_start_step=1, max_steps=2)
+    # step 0: one plain round; step 1: the plain round plus three hint stages
+    assert [len(c) for c in trainer.sampled] == [12, 12, 3 * G, 2 * G, 1 * G]
+    assert "ghpo/hard_frac" not in trainer.state.log_history[0]
+    assert trainer.state.log_history[1]["ghpo/hard_frac"] == pytest.approx(0.5)
+
+
+def test_hint_memory_skips_failed_stages_and_survives_checkpoint(tiny_model_dir, tmp_path):
+    # With ratios 0.1/0.25/0.5 (step cuts of 0, 1, 2 markers) needs-quarter is rescued at stage 1 and
+    # needs-half at stage 2; next time each starts one stage below its rescue.
+    trainer, _ = _train(
+        tiny_model_dir, tmp_path, hint_memory=True, hint_ratios=[0.1, 0.25, 0.5], max_steps=2,
+        save_strategy="steps", save_steps=1,
+    )
+    assert trainer.hint_memory.rescued_stage == {"needs-half": 2, "needs-quarter": 1}
+    tok = trainer.processing_class
+    groups = [len(c) // G for c in trainer.sampled]
+    # step 0: plain, stage 0 (half, quarter, never), stage 1 (same), stage 2 (half, never)
+    # step 1: plain, stage 0 (quarter, never: half skips it), stage 1 (all three), stage 2 (half, never)
+    assert groups == [6, 3, 3, 2, 6, 2, 3, 2]
+    stage0_step1 = {tok.decode(list(p)) for p, _ in trainer.sampled[5]}
+    assert not any("needs-half" in t for t in stage0_step1)
+    assert any("needs-quarter" in t for t in stage0_step1) and any("never" in t for t in stage0_step1)
+    saved = json.loads(open(tmp_path / "out" / "checkpoint-2" / "ghpo_state.json").read())
+    assert saved["rescued_stage"] == {"needs-half": 2, "needs-quarter": 1}
+
+
+def test_config_errors_are_clear(tmp_path):
+    with pytest.raises(ValueError, match="exactly one ratio"):
+        _config(tmp_path, hint_schedule="fixed", hint_ratios=[0.25, 0.5])
+    with pytest.raises(ValueError, match="hint_unit"):
+        _config(tmp_path, hint_unit="words")
+    with pytest.raises(ValueError, match="must contain"):
+        _config(tmp_path, hint_template="no placeholder")
+
+
+def test_trigger_must_be_a_named_reward(tiny_model_dir, tmp_path):
+    with pytest.raises(ValueError, match="not among the reward functions"):
+        GHPOTrainer(
+            model=tiny_model_dir,
+            reward_funcs=[length_reward],
+            args=_config(tmp_path),
+            train_dataset=make_dataset(),
+        )
