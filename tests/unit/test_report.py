@@ -1,0 +1,126 @@
+"""metrics.jsonl -> PNG + markdown table, on synthetic runs."""
+
+import json
+
+import pytest
+
+from ghpo.report import main_report, plot_runs, read_metrics, summary_table
+
+STAGES = ("0.25", "0.5", "0.75")
+
+
+def _write_run(run_dir, steps, extra_per_step=100.0, with_ghpo=True, summary=True):
+    run_dir.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for step in range(1, steps + 1):
+        row = {
+            "step": step,
+            "epoch": step / steps,
+            "loss": 0.01,
+            "reward": 0.1 + step / steps,
+            "reward_std": 0.2,
+            "rewards/accuracy_reward/mean": step / steps,
+            "rewards/format_reward/mean": 0.5,
+            "completions/mean_length": 100.0 + step,
+            "frac_reward_zero_std": 0.3,
+            "step_time": 2.0,
+        }
+        if with_ghpo:
+            row.update({
+                "ghpo/hard_frac": 0.5,
+                "ghpo/unsolved_frac": 0.1,
+                "ghpo/hint_ratio_mean": 0.4,
+                "ghpo/hint_tokens_mean": 30.0,
+                "ghpo/gen_rounds": 2,
+                "ghpo/extra_completion_tokens": extra_per_step,
+                "ghpo/trigger_none_frac": 0.0,
+            })
+            row.update({f"ghpo/rescued_frac/{w}": 0.1 for w in STAGES})
+        lines.append(json.dumps(row))
+        if step % 5 == 0:
+            lines.append(json.dumps({"step": step, "eval_loss": 1.0}))
+    if summary:
+        lines.append(json.dumps({"step": steps, "train_runtime": 123.4, "train_loss": 0.01}))
+    (run_dir / "metrics.jsonl").write_text("\n".join(lines) + "\n")
+    return run_dir
+
+
+@pytest.fixture
+def two_runs(tmp_path):
+    return [_write_run(tmp_path / "ghpo", 12), _write_run(tmp_path / "grpo", 8, with_ghpo=False, summary=False)]
+
+
+def _is_png(path):
+    with open(path, "rb") as handle:
+        return handle.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_read_metrics_skips_blank_and_partial_last_line(tmp_path):
+    path = tmp_path / "metrics.jsonl"
+    path.write_text('{"step": 1, "loss": 1.0}\n\n{"step": 2, "loss": 0.5}\n{"step": 3, "lo')
+    assert [row["step"] for row in read_metrics(tmp_path)] == [1, 2]
+    assert [row["step"] for row in read_metrics(path)] == [1, 2]
+
+
+def test_read_metrics_bad_middle_line_names_it(tmp_path):
+    (tmp_path / "metrics.jsonl").write_text('{"step": 1}\n{oops\n{"step": 3}\n')
+    with pytest.raises(ValueError, match="metrics.jsonl:2"):
+        read_metrics(tmp_path)
+
+
+def test_read_metrics_missing_file_names_path(tmp_path):
+    with pytest.raises(FileNotFoundError, match=str(tmp_path / "nope" / "metrics.jsonl")):
+        read_metrics(tmp_path / "nope")
+
+
+def test_plot_runs_writes_png(two_runs, tmp_path):
+    out = plot_runs(two_runs, tmp_path / "plots" / "curves.png", labels=["GHPO", "GRPO"])
+    assert _is_png(out)
+    assert (tmp_path / "plots" / "curves.png").stat().st_size > 10_000
+
+
+def test_plot_runs_without_any_known_keys(tmp_path):
+    run = tmp_path / "bare"
+    run.mkdir()
+    (run / "metrics.jsonl").write_text('{"loss": 1.0}\n{"train_runtime": 3.0}\n')
+    assert _is_png(plot_runs([run], tmp_path / "bare.png"))
+
+
+def test_plot_runs_label_count_must_match(two_runs, tmp_path):
+    with pytest.raises(ValueError, match="labels"):
+        plot_runs(two_runs, tmp_path / "x.png", labels=["only one"])
+
+
+def test_summary_table_one_row_per_run(two_runs):
+    table = summary_table(two_runs)
+    lines = table.splitlines()
+    assert len(lines) == 2 + 2
+    header = [cell.strip() for cell in lines[0].strip("|").split("|")]
+    assert [f"rescued@{w}" for w in STAGES] == [h for h in header if h.startswith("rescued@")]
+    ghpo = dict(zip(header, (cell.strip() for cell in lines[2].strip("|").split("|"))))
+    grpo = dict(zip(header, (cell.strip() for cell in lines[3].strip("|").split("|"))))
+    assert ghpo["run"] == "ghpo" and ghpo["steps"] == "12" and grpo["steps"] == "8"
+    assert ghpo["acc (last 25%)"] == f"{(10 + 11 + 12) / 3 / 12:.3f}"
+    assert ghpo["hard_frac"] == "0.500" and ghpo["rescued@0.5"] == "0.100"
+    assert ghpo["extra tokens"] == "1200"
+    assert ghpo["train time (s)"] == "123.4"
+    assert grpo["hard_frac"] == "n/a" and grpo["extra tokens"] == "n/a"
+    assert grpo["train time (s)"] == "16.0"  # no train_runtime: sum of step_time
+
+
+def test_extra_tokens_weighted_by_logging_interval(tmp_path):
+    run = tmp_path / "sparse"
+    run.mkdir()
+    rows = [{"step": s, "ghpo/extra_completion_tokens": 10.0} for s in (5, 10, 15)]
+    (run / "metrics.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    assert summary_table([run]).splitlines()[2].split("|")[-3].strip() == "150"
+
+
+def test_main_report_default_and_explicit_out(two_runs, tmp_path):
+    png, table = main_report(two_runs)
+    assert png == str(two_runs[0] / "report.png") and _is_png(png)
+    assert table.count("\n") == 3
+    png, _ = main_report(two_runs, out=tmp_path / "out")
+    assert png == str(tmp_path / "out" / "report.png") and _is_png(png)
+    png, _ = main_report(two_runs, out=tmp_path / "named.png")
+    assert png == str(tmp_path / "named.png")
