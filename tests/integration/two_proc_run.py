@@ -1,0 +1,34 @@
+"""Run by test_multiprocess.py under `accelerate launch` (1 or 2 CPU processes, gloo): two GHPO steps on the
+scripted world, with groups that span processes and a step where only one process holds a hard group."""
+
+import sys
+
+from datasets import Dataset
+
+from ghpo.trainer import GHPOConfig, GHPOTrainer
+from scripted import accuracy_reward, length_reward, make_dataset
+
+model_dir, out_dir, per_device = sys.argv[1], sys.argv[2], int(sys.argv[3])
+rows = {r["id"]: r for r in make_dataset().to_list()}
+# step 0: only the first group is hard (with G=4 on 2 processes it sits on rank 0 alone);
+# step 1: two hard groups, one of them ('never') split across the two processes.
+order = ["needs-half", "solvable", "solvable", "bad-gold", "never", "needs-quarter"]
+dataset = Dataset.from_list([rows[i] for i in order])
+args = GHPOConfig(
+    output_dir=out_dir,
+    per_device_train_batch_size=per_device,
+    num_generations=4,
+    max_completion_length=4,
+    max_steps=2,
+    learning_rate=1e-3,
+    logging_steps=1,
+    report_to="none",
+    save_strategy="no",
+    seed=0,
+    use_cpu=True,
+    shuffle_dataset=False,
+    hint_unit="step",
+    log_rollouts=True,
+)
+trainer = GHPOTrainer(model=model_dir, reward_funcs=[accuracy_reward, length_reward], args=args, train_dataset=dataset)
+trainer.train()
