@@ -133,6 +133,9 @@ def _suspect_chat_rows(prompts: pa.Array) -> list[int] | None:
         pc.or_(pc.invert(pc.is_in(role, value_set=pa.array(_ROLES))), pc.is_null(content)), True)
     bad_message = pc.or_(bad_message, pc.is_null(messages)).to_numpy(zero_copy_only=False)
     is_user = pc.fill_null(pc.equal(role, "user"), False).to_numpy(zero_copy_only=False)
+    # a user message that is empty (or only whitespace) leaves the model nothing to solve
+    empty_user = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(content), ""), False).to_numpy(zero_copy_only=False)
+    bad_message = bad_message | (is_user & empty_user)
     bad = np.ones(len(prompts), dtype=bool)
     bad[parents[is_user]] = False  # rows with a user message
     bad[parents[bad_message]] = True
@@ -160,6 +163,11 @@ def _check_prompt(row: int, column: str, prompt: Any) -> None:
             raise DatasetValidationError(
                 f"each chat message must be {{'role': one of {list(_ROLES)}, 'content': str}}; "
                 f"got {_short_repr(message)}. Fix the message or build prompts with ghpo.data.make_conversation.",
+                row=row, column=column, value=prompt)
+    for message in prompt:
+        if message["role"] == "user" and not message["content"].strip():
+            raise DatasetValidationError(
+                f"empty user message; got {_short_repr(prompt)}. Drop the row or fill in the problem text.",
                 row=row, column=column, value=prompt)
     if not any(message["role"] == "user" for message in prompt):
         raise DatasetValidationError(

@@ -27,6 +27,7 @@ import transformers
 from accelerate.utils import gather_object
 from packaging.version import Version
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+from transformers.utils import is_torch_bf16_gpu_available
 from trl import GRPOConfig, GRPOTrainer
 from trl.chat_template_utils import parse_response
 from trl.data_utils import is_conversational
@@ -129,6 +130,10 @@ class GHPOConfig(GRPOConfig):
     )
 
     def __post_init__(self):
+        # TRL defaults bf16 to True, which transformers rejects on a machine without a bf16 GPU unless use_cpu is
+        # set; left unset, fall back to fp32 there so `ghpo train` works on a laptop as it is.
+        if self.bf16 is None and not self.fp16 and not is_torch_bf16_gpu_available():
+            self.bf16 = False
         super().__post_init__()
         if isinstance(self.hint_ratios, (int, float)):
             self.hint_ratios = [float(self.hint_ratios)]

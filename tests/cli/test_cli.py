@@ -1,0 +1,129 @@
+"""`ghpo train | eval | report` from the command line: help, recipes, overrides, early errors, a tiny run."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from ghpo import cli
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["train", "--help"], ["report", "--help"], ["eval", "--help"]])
+def test_help(argv, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(argv)
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "usage:" in out
+    if argv[0] == "train":
+        assert "--hint_schedule" in out and "--num_generations" in out and "--dataset_name" in out
+
+
+def test_console_script_is_installed():
+    out = subprocess.run([sys.executable, "-m", "ghpo.cli", "--help"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "train" in out.stdout and "report" in out.stdout
+
+
+def test_yaml_recipe_and_overrides(tmp_path):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("dataset_name: arith:2x1\nhint_schedule: fixed\nhint_ratios: [0.3]\nlearning_rate: 1.0e-5\nmax_steps: 7\n")
+    script, train, model = cli.parse_train_args(["--config", str(recipe), "--max_steps", "3", "--hint_unit", "step"])
+    assert script.dataset_name == "arith:2x1"
+    assert train.hint_schedule == "fixed" and train.hint_ratios == [0.3] and train.hint_unit == "step"
+    assert train.learning_rate == 1e-5 and train.max_steps == 3  # the command line wins over the recipe
+    assert model.model_name_or_path == cli.DEFAULT_MODEL
+
+
+@pytest.mark.parametrize("recipe", cli.list_recipes())
+def test_shipped_recipes_parse(recipe):
+    # transformers refuses bf16 without a GPU at config time; that is the only override.
+    script, train, model = cli.parse_train_args(["--config", recipe, "--bf16", "false", "--use_cpu", "true"])
+    assert train.hint_trigger_reward in {"accuracy_reward"}
+    if recipe.startswith("Qwen"):
+        assert model.model_name_or_path.startswith("Qwen/Qwen2.5-")
+        assert train.learning_rate == 1e-6 and train.lr_scheduler_type == "cosine" and train.warmup_steps == 0.1
+        assert train.num_generations == 8 and train.temperature == 1.0 and train.max_completion_length == 2048
+        assert train.beta == 0.0 and train.reward_weights == [1.0, 0.5] and script.reward_funcs == ["accuracy", "format"]
+        assert script.dataset_name == "hkgc/math3to5_olympiads_aime"
+        assert train.hint_schedule == ("none" if "/grpo/" in recipe else "staged")
+
+
+def test_paper_recipes_differ_only_in_guidance():
+    base = "Qwen2.5-Math-7B/{}/config_math3to5_olympiads_aime"
+    _, ghpo, _ = cli.parse_train_args(["--config", base.format("ghpo"), "--bf16", "false", "--use_cpu", "true"])
+    _, grpo, _ = cli.parse_train_args(["--config", base.format("grpo"), "--bf16", "false", "--use_cpu", "true"])
+    differ = {k for k, v in vars(ghpo).items() if vars(grpo).get(k) != v and not k.startswith("_")}
+    assert differ <= {"hint_schedule", "output_dir", "log_rollouts", "logging_dir", "run_name", "distributed_state"}, differ
+
+
+@pytest.fixture
+def no_model_load(monkeypatch):
+    """Fails the test if anything tries to resolve or load a model."""
+    import ghpo.models
+
+    def boom(*a, **k):
+        raise AssertionError("a model was loaded before the input was checked")
+
+    monkeypatch.setattr(ghpo.models, "resolve_model", boom)
+    monkeypatch.setattr(ghpo.models, "check_model_available", boom)
+
+
+def test_bad_recipe_key_fails_before_model_loads(tmp_path, capsys, no_model_load):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("dataset_name: arith\nhint_ratio: 0.5\n")  # the official code's dead field name
+    assert cli.main(["train", "--config", str(recipe)]) == 2
+    assert "hint_ratio" in capsys.readouterr().err
+
+
+def test_missing_column_fails_before_model_loads(tmp_path, capsys, no_model_load):
+    data = tmp_path / "d.jsonl"
+    data.write_text(json.dumps({"problem": "1+1?", "answer": "2", "solution_hint": "1+1=2"}) + "\n")
+    assert cli.main(["train", "--dataset_name", str(data), "--output_dir", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "solution" in err and "answer" in err  # names the missing column and what exists
+
+
+def test_bad_row_fails_with_row_and_column(tmp_path, capsys, no_model_load):
+    data = tmp_path / "d.jsonl"
+    rows = [{"problem": "1+1?", "solution": "2", "solution_hint": "1+1=2"}, {"problem": "", "solution": "3", "solution_hint": "x"}]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert cli.main(["train", "--dataset_name", str(data), "--output_dir", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "row 1" in err
+
+
+def test_unknown_reward_fails_clearly(tmp_path, capsys, no_model_load):
+    assert cli.main(["train", "--reward_funcs", "accuracy", "nonsense", "--output_dir", str(tmp_path / "o")]) == 2
+    assert "nonsense" in capsys.readouterr().err
+
+
+def test_train_tiny_model_local_jsonl_then_report(tiny_model_dir, tmp_path, capsys):
+    data = tmp_path / "train.jsonl"
+    rows = [
+        {"problem": f"Calculate {a} + {b}.", "solution": str(a + b),
+         "solution_hint": f"Step 1: {a} + {b} = {a + b}\nThe final answer is \\boxed{{{a + b}}}."}
+        for a, b in [(1, 2), (3, 4), (5, 6), (7, 8)]
+    ]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "run"
+    code = cli.main([
+        "train", "--model_name_or_path", tiny_model_dir, "--dataset_name", str(data), "--output_dir", str(out),
+        "--max_steps", "2", "--per_device_train_batch_size", "4", "--num_generations", "2",
+        "--max_completion_length", "8", "--use_cpu", "true", "--report_to", "none", "--logging_steps", "1",
+        "--save_strategy", "steps", "--save_steps", "2", "--hint_unit", "step", "--reward_funcs", "accuracy", "format",
+    ])
+    assert code == 0
+    lines = [json.loads(line) for line in open(out / "metrics.jsonl")]
+    steps = [line for line in lines if "loss" in line]
+    assert [line["step"] for line in steps] == [1, 2]
+    assert all("ghpo/hard_frac" in line and "rewards/accuracy_reward/mean" in line for line in steps)
+    assert (out / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / "checkpoint-2").is_dir() and (out / "model.safetensors").exists()
+    printed = capsys.readouterr().out
+    assert "step 1/2" in printed and "hard" in printed  # the one-line summary
+
+    (out / "report.png").unlink()
+    assert cli.main(["report", str(out), str(out)]) == 0
+    assert (out / "report.png").exists()
+    assert "| " in capsys.readouterr().out
