@@ -580,7 +580,7 @@ class TransformersBackend:
                  top_p: float, max_new_tokens: int, seed: int, progress: bool = True) -> list[list[Sample]]:
         import torch
         from tqdm.auto import tqdm
-        from transformers import set_seed
+        from transformers import GenerationConfig, set_seed
 
         set_seed(seed)
         tok = self.tokenizer
@@ -588,9 +588,13 @@ class TransformersBackend:
         eos_ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
         eos_ids.add(tok.eos_token_id)
         pad = tok.pad_token_id
+        # A fresh config, not the model's: its defaults (e.g. Qwen's repetition_penalty, top_k) would otherwise
+        # apply here but not in vLLM, and the saved settings would not be the whole story.
         greedy = temperature == 0
-        sampling = {"do_sample": False, "temperature": None, "top_p": None, "top_k": None} if greedy else {
-            "do_sample": True, "temperature": temperature, "top_p": top_p, "top_k": None}
+        gen_config = GenerationConfig(
+            max_new_tokens=max_new_tokens, do_sample=not greedy, temperature=None if greedy else temperature,
+            top_p=None if greedy else top_p, top_k=None, eos_token_id=sorted(eos_ids), pad_token_id=pad,
+            bos_token_id=self.model.generation_config.bos_token_id)
         # One row per sample, longest prompts first (similar lengths share a batch, OOM shows up at once).
         rows = [(i, j) for i, n in enumerate(num_samples) for j in range(n)]
         rows.sort(key=lambda r: -len(prompt_ids[r[0]]))
@@ -608,7 +612,7 @@ class TransformersBackend:
             with torch.no_grad():
                 generated = self.model.generate(
                     input_ids=input_ids.to(self.model.device), attention_mask=attention.to(self.model.device),
-                    max_new_tokens=max_new_tokens, pad_token_id=pad, **sampling)
+                    generation_config=gen_config)
             for r, (i, j) in enumerate(batch):
                 completion = generated[r, width:].tolist()
                 stop = next((t for t, token in enumerate(completion) if token in eos_ids), None)
