@@ -17,6 +17,7 @@ TRL internals this overrides (pinned to trl==1.16.*, checked in tests/unit/test_
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import math
 import os
@@ -169,6 +170,10 @@ class GHPOTrainer(GRPOTrainer):
             args = GHPOConfig(f"{name.split('/')[-1]}-GHPO")
         if not isinstance(args, GHPOConfig):
             raise TypeError(f"GHPOTrainer needs a GHPOConfig, got {type(args).__name__}.")
+        if isinstance(reward_funcs, list):
+            reward_funcs = [_finite_rewards(f) for f in reward_funcs]
+        else:
+            reward_funcs = _finite_rewards(reward_funcs)
         super().__init__(model, reward_funcs, args, *pos, **kwargs)
         self.hint_ratios = guidance.hint_schedule(args.hint_schedule, args.hint_ratios)
         self.hint_memory = guidance.HintMemory()
@@ -377,6 +382,28 @@ class GHPOTrainer(GRPOTrainer):
                 record = {"step": self.state.global_step, "problem_id": keys[g], "hard": hard[g],
                           "trained_ratio": chosen[g][0] if g in chosen else 0.0, "stages": stages}
                 f.write(json.dumps(record) + "\n")
+
+
+def _finite_rewards(func):
+    """Wrap a plain reward function so a NaN or inf it returns stops training with its name, instead of TRL
+    reading NaN as 'no reward' (None is still allowed: it means 'skip')."""
+    if not callable(func) or is_async_callable(func) or hasattr(func, "config") or getattr(func, "_ghpo_checked", False):
+        return func
+
+    @functools.wraps(func)
+    def checked(*args, **kwargs):
+        values = func(*args, **kwargs)
+        for i, v in enumerate(values):
+            if v is not None and not math.isfinite(v):
+                prompt = kwargs.get("prompts", [None] * (i + 1))[i]
+                raise FloatingPointError(
+                    f"Reward function {func.__name__!r} returned {v} for completion {i} (prompt {_text(prompt)[:80]!r}). "
+                    "Return a finite number, or None to skip the completion."
+                )
+        return values
+
+    checked._ghpo_checked = True
+    return checked
 
 
 def _ignore(*args, **kwargs):
