@@ -184,11 +184,11 @@ def _prepare_prediction(completion: Any) -> tuple[str, bool] | None:
     if boxed is not None:
         answer, pred, anchored = boxed, "\\boxed{" + boxed + "}", True
     elif tags and tags[-1].strip():
-        answer = pred = tags[-1].strip()
-        anchored = False
+        answer = tags[-1].strip()
+        pred, anchored = _wrap_bare_math(answer), False
     elif hashes and hashes[-1].strip():
-        answer = pred = hashes[-1].strip()
-        anchored = False
+        answer = hashes[-1].strip()
+        pred, anchored = _wrap_bare_math(answer), False
     else:
         answer, pred, anchored = extract_final_answer(text), text, True
     if answer is not None and _looks_hostile(answer):
@@ -209,6 +209,16 @@ def _completion_text(completion: Any) -> Any:
 
 
 _PROSE_RE = re.compile(r"(?<!\\)\b[A-Za-z]{2,}\s+[A-Za-z]{2,}\b")  # two words in a row: not a formula
+_BARE_MATH_RE = re.compile(r"[\\^_{}()\[\],=+*/]")  # LaTeX or structure: more than a plain number
+
+
+def _wrap_bare_math(text: str) -> str:
+    r"""``2\sqrt{2}`` -> ``$2\sqrt{2}$``. Unanchored, math-verify reads a formula only up to its first number
+    (2 from ``2\sqrt{2}``, ``(1, 2)``, ``2^{10}``), which would score ``\boxed{2}`` right against them; wrapped,
+    it is parsed whole. Plain numbers, prose ("12 dollars") and text with ``$`` or ``\boxed`` are kept."""
+    if "$" in text or _BOXED_RE.search(text) or _PROSE_RE.search(text) or not _BARE_MATH_RE.search(text):
+        return text
+    return f"${text}$"
 
 
 def _verify(pred: str, anchored: bool, gold: str) -> float | None:
@@ -216,8 +226,9 @@ def _verify(pred: str, anchored: bool, gold: str) -> float | None:
     from latex2sympy2_extended import NormalizationConfig
     from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
 
-    gold_parsed = parse(gold, parsing_timeout=None)
-    if not gold_parsed and not _PROSE_RE.search(gold):
+    wrapped = _wrap_bare_math(gold)
+    gold_parsed = parse(wrapped, parsing_timeout=None)  # a formula that does not parse whole stays None
+    if not gold_parsed and wrapped == gold and not _PROSE_RE.search(gold):
         # A bare LaTeX gold such as \sqrt{2} or (x+1)^2 only parses inside $...$; prose must stay unparsable.
         gold_parsed = parse(f"${gold}$", parsing_timeout=None)
     if not gold_parsed:
