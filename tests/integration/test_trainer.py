@@ -80,9 +80,14 @@ def _tok(trainer, text):
     return trainer.processing_class(text=[text])["input_ids"][0]
 
 
-@pytest.mark.parametrize("chat", [False, True])
-def test_staged_hints_rescue_in_order_and_train_on_what_was_sampled(tiny_model_dir, tmp_path, chat):
-    trainer, changed = _train(tiny_model_dir, tmp_path, chat=chat)
+@pytest.mark.parametrize(
+    "chat, device",
+    [(False, "cpu"), (True, "cpu"), pytest.param(True, "cuda", marks=pytest.mark.gpu)],
+)
+def test_staged_hints_rescue_in_order_and_train_on_what_was_sampled(tiny_model_dir, tmp_path, chat, device):
+    on_gpu = dict(use_cpu=False, bf16=True) if device == "cuda" else {}
+    trainer, changed = _train(tiny_model_dir, tmp_path, chat=chat, **on_gpu)
+    assert trainer.model.device.type == device
     tok = trainer.processing_class
 
     # Stages in order: the original round, then 0.25 (needs-half, needs-quarter, never), 0.5 (needs-half,
