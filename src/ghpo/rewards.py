@@ -74,7 +74,7 @@ logger = logging.getLogger(__name__)
 
 _BOXED_RE = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _ANSWER_TAG_RE = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
-_ANSWER_IS_RE = re.compile(r"(?:answer\s*(?:is|:)|####)[ \t]*:?[ \t]*([^\n]+)", re.IGNORECASE)
+_ANSWER_IS_RE = re.compile(r"(?:answer\s*(?:is|:)|####)[ \t]*:?[ \t]*", re.IGNORECASE)  # the answer follows
 _HASHES_RE = re.compile(r"^####[ \t]*([^\n]+)", re.MULTILINE)  # GSM8K-style final line
 _NUMBER_RE = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?")
 _BRACE_RE = re.compile(r"[{}]")
@@ -133,9 +133,11 @@ def extract_final_answer(text: str) -> str | None:
     tags = _ANSWER_TAG_RE.findall(text)
     if tags and tags[-1].strip():
         return _strip_answer(tags[-1])
-    forms = _ANSWER_IS_RE.findall(text)
-    if forms and _strip_answer(forms[-1]):
-        return _strip_answer(forms[-1])
+    for anchor in reversed(list(_ANSWER_IS_RE.finditer(text))):  # the last anchor, also within one line
+        end = text.find("\n", anchor.end())
+        answer = _strip_answer(text[anchor.end() : end if end >= 0 else len(text)])
+        if answer:
+            return answer
     numbers = _NUMBER_RE.findall(text)
     if numbers:
         return numbers[-1].rstrip(",")
