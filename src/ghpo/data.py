@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import os
 import re
 from collections.abc import Sequence
@@ -181,6 +182,9 @@ def _check_solution(row: int, column: str, solution: Any) -> None:
         return
     if isinstance(solution, str):
         problem = "empty gold answer"
+        fix = "Drop the row or fill in its answer"
+    elif solution is None or (isinstance(solution, float) and math.isnan(solution)):
+        problem = f"missing gold answer ({type(solution).__name__}: an empty cell in the file?)"
         fix = "Drop the row or fill in its answer"
     else:
         problem = f"the gold answer must be a non-empty string, got {type(solution).__name__}"
@@ -537,7 +541,12 @@ def _load_file(path: str, split: str) -> datasets.Dataset:
     if extension not in _FILE_FORMATS:
         raise ValueError(f"unsupported data file {path!r}: use one of {sorted(_FILE_FORMATS)}")
     # A single local file loads as split "train" whatever `split` says.
-    return datasets.load_dataset(_FILE_FORMATS[extension], data_files=path, split="train")
+    try:
+        return datasets.load_dataset(_FILE_FORMATS[extension], data_files=path, split="train")
+    except (StopIteration, ValueError) as exc:  # an empty file, or a CSV with only a header
+        raise DatasetValidationError(
+            f"could not read any rows from {path!r} ({type(exc).__name__}: {exc}); check that the file has rows "
+            f"in {_FILE_FORMATS[extension]} format") from exc
 
 
 def _load_hub(name: str, config: str | None, split: str) -> datasets.Dataset:
@@ -554,6 +563,8 @@ def _load_hub(name: str, config: str | None, split: str) -> datasets.Dataset:
 def _to_answer_text(value: Any) -> Any:
     if isinstance(value, bool) or value is None:
         return value
+    if isinstance(value, float) and math.isnan(value):
+        return None  # a missing number (NaN) must fail validation, not become the gold answer "nan"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, (int, float)):
