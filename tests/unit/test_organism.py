@@ -1,0 +1,120 @@
+"""The organism's task generator and char tokenizer (fast, no model)."""
+
+import re
+
+import pytest
+
+from ghpo.guidance import cut_hint, render_hinted_prompt
+from ghpo.organism import (
+    EASY_LEVELS,
+    HARD_LEVELS,
+    HINT_TEMPLATE,
+    ORGANISM_LEVELS,
+    WarmStartSettings,
+    build_char_tokenizer,
+    level_steps,
+    make_rows,
+    score_boxed,
+)
+from ghpo.organism.tokenizer import CHARS
+
+EXPR = re.compile(r"^Calculate ([0-9+\-* ]+)\.\n$")
+
+
+@pytest.fixture(scope="module")
+def rows():
+    return make_rows(60 * len(ORGANISM_LEVELS), ORGANISM_LEVELS, seed=3)
+
+
+def test_rows_follow_the_data_contract(rows):
+    for r in rows:
+        assert set(r) == {"prompt", "solution", "solution_hint", "id", "level"}
+        assert EXPR.match(r["prompt"]), r["prompt"]
+        assert r["solution_hint"].endswith(f"\\boxed{{{r['solution']}}}")
+    assert len({r["id"] for r in rows}) == len(rows)
+
+
+def test_gold_answer_is_the_value_of_the_expression(rows):
+    # Independent of the solution text and of ghpo.arith: Python evaluates the printed expression.
+    for r in rows:
+        assert int(r["solution"]) == eval(EXPR.match(r["prompt"]).group(1))  # noqa: S307 - digits and + - * only
+
+
+def test_every_worked_step_is_correct_arithmetic(rows):
+    for r in rows:
+        *steps, answer = r["solution_hint"].split("\n")
+        for step in steps:
+            lhs, rhs = step.split(" = ")
+            assert eval(lhs) == int(rhs), step  # noqa: S307
+        assert int(steps[-1].split(" = ")[1]) == int(r["solution"])
+        assert answer == f"\\boxed{{{r['solution']}}}"
+
+
+def test_difficulty_is_monotone_in_steps(rows):
+    steps = [level_steps(level) for level in ORGANISM_LEVELS]
+    assert steps == sorted(steps) and steps[0] < steps[-1]
+    for r in rows:
+        assert r["solution_hint"].count("\n") == level_steps(r["level"])  # one line per step + the answer line
+    assert max(map(level_steps, EASY_LEVELS)) < min(map(level_steps, HARD_LEVELS))
+
+
+def test_rows_are_reproducible_and_exclusion_holds(rows):
+    again = make_rows(len(rows), ORGANISM_LEVELS, seed=3)
+    assert again == rows
+    other = make_rows(100, ORGANISM_LEVELS, seed=4, exclude=[r["prompt"] for r in rows])
+    assert not {r["prompt"] for r in other} & {r["prompt"] for r in rows}
+
+
+def test_hinted_prompt_is_a_prefix_of_the_worked_solution(rows):
+    for r in rows[:50]:
+        for unit in ("token", "step", "char"):
+            hint = cut_hint(r["solution_hint"], 0.5, unit=unit)
+            hinted = render_hinted_prompt(r["prompt"], hint, HINT_TEMPLATE)
+            assert "boxed" not in hinted
+            if unit == "step":
+                assert (r["prompt"] + r["solution_hint"]).startswith(hinted)
+
+
+@pytest.mark.parametrize("text", [
+    "Calculate 4 + 8 - 3.\n4 + 8 = 12\n12 - 3 = 9\n\\boxed{9}",
+    CHARS,
+    "  leading and trailing spaces  \n\n",
+    "The following text is the beginning part of the answer: {x}_[y] ~ `z` | $5 @ #",
+])
+def test_char_tokenizer_round_trips(text, tmp_path):
+    tok = build_char_tokenizer()
+    ids = tok(text, add_special_tokens=False)["input_ids"]
+    assert len(ids) == len(text) and tok.unk_token_id not in ids
+    assert tok.decode(ids) == text
+    assert tok.decode([*ids, tok.eos_token_id, tok.pad_token_id], skip_special_tokens=True) == text
+    tok.save_pretrained(tmp_path)
+    from transformers import AutoTokenizer
+
+    loaded = AutoTokenizer.from_pretrained(tmp_path)
+    assert loaded(text, add_special_tokens=False)["input_ids"] == ids and loaded.decode(ids) == text
+    assert loaded.padding_side == "left"
+
+
+def test_char_tokenizer_offsets_are_characters():
+    tok = build_char_tokenizer()
+    enc = tok("12 + 3", add_special_tokens=False, return_offsets_mapping=True)
+    assert enc["offset_mapping"] == [(i, i + 1) for i in range(6)]
+    assert len(tok) <= 128
+
+
+@pytest.mark.parametrize("completion, gold, expected", [
+    ("4 + 8 = 12\n\\boxed{12}", "12", 1.0),
+    ("\\boxed{-3}", "-3", 1.0),
+    ("\\boxed{3}\n\\boxed{4}", "3", 0.0),  # the last box counts
+    ("12", "12", 0.0),
+    ("\\boxed{12", "12", 0.0),
+])
+def test_score_boxed(completion, gold, expected):
+    assert score_boxed(completion, gold) == expected
+
+
+def test_warm_start_key_changes_with_any_setting():
+    base = WarmStartSettings()
+    assert base.key() == WarmStartSettings().key()
+    assert base.key() != WarmStartSettings(sft_steps=base.sft_steps + 1).key()
+    assert base.key() != WarmStartSettings(sft_levels=("2x1",)).key()
