@@ -540,6 +540,8 @@ def _load_file(path: str, split: str) -> datasets.Dataset:
     extension = os.path.splitext(path)[1].lower()
     if extension not in _FILE_FORMATS:
         raise ValueError(f"unsupported data file {path!r}: use one of {sorted(_FILE_FORMATS)}")
+    if os.path.getsize(path) == 0:
+        raise DatasetValidationError(f"could not read any rows from {path!r}: the file is empty")
     # A single local file loads as split "train" whatever `split` says.
     try:
         return datasets.load_dataset(_FILE_FORMATS[extension], data_files=path, split="train")
@@ -588,6 +590,12 @@ def _to_contract_columns(
         sources["solution_hint"] = hint_column
     if problem_column in available:
         sources["problem"] = problem_column
+    # map() keeps the type of a column it overwrites: numbers written back into an int/float "solution" column
+    # would stay numbers (NaN stays NaN), so an existing "solution" column is read under a temporary name.
+    old_solution = "__ghpo_file_solution"
+    if "solution" in available:
+        dataset = dataset.rename_column("solution", old_solution)
+        sources = {target: old_solution if source == "solution" else source for target, source in sources.items()}
 
     def remap(batch: dict[str, list]) -> dict[str, list]:
         out = {target: list(batch[source]) for target, source in sources.items()}
@@ -596,6 +604,7 @@ def _to_contract_columns(
 
     dataset = dataset.map(remap, batched=True, desc="Mapping columns")
     consumed = {s for t, s in sources.items() if s != t} - {"problem", "prompt", "solution", "solution_hint", "id"}
+    consumed |= {old_solution} & set(dataset.column_names)
     if consumed:
         dataset = dataset.remove_columns(sorted(consumed))
     if "solution_hint" not in dataset.column_names:
