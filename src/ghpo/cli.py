@@ -13,6 +13,7 @@ import json
 import os
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -33,7 +34,7 @@ class GHPOScriptArguments(ScriptArguments):
     """What to train on and with which rewards (the rest is GHPOConfig and ModelConfig)."""
 
     dataset_name: str | None = field(
-        default="arith:2x2,3x2",
+        default="arith:2x1,2x2",
         metadata={
             "help": "Training data: a built-in ('arith', 'arith:2x2,3x2', 'gsm_symbolic', 'champ'), a local "
             ".jsonl/.json/.parquet/.csv file, or a Hugging Face hub dataset id (with --dataset_config)."
@@ -169,6 +170,9 @@ class SummaryProgressCallback(ProgressCallback):
 def train_main(argv: list[str]) -> int:
     from .report import main_report
     from .trainer import GHPOTrainer
+
+    # TRL 1.16 calls transformers' deprecated gradient_checkpointing* names around every generation round.
+    warnings.filterwarnings("ignore", message=r".*gradient_checkpointing.* is deprecated", category=FutureWarning)
 
     if not argv:
         argv = ["--config", QUICKSTART]
