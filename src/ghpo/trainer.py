@@ -299,9 +299,9 @@ class GHPOTrainer(GRPOTrainer):
         return prompt_ids, completion_ids, tool_mask, completions, logprobs, extra_fields, images, tool_images
 
     def _cut(self, hint: str, ratio: float) -> str:
-        offsets = None
-        if self.args.hint_unit == "token":
-            tok = self._tokenizer
+        offsets = None  # whitespace words: the fallback for slow tokenizers, which give no offsets
+        tok = self._tokenizer
+        if self.args.hint_unit == "token" and getattr(tok, "is_fast", False):
 
             def offsets(text):
                 return tok(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
