@@ -114,7 +114,8 @@ def _strip_answer(ans: str) -> str:
 def extract_final_answer(text: str) -> str | None:
     r"""Return the final answer a completion commits to, as a string, or ``None`` if there is none.
 
-    In order of preference: the content of the last ``\boxed{...}`` with balanced braces; the body of the last
+    Looks at the last ``TAIL_CHARS`` characters, as the reward does. In order of preference: the content of the
+    last ``\boxed{...}`` with balanced braces; the body of the last
     ``<answer>...</answer>``; the text after the last "answer is" / "Answer:" / "####"; the last number.
     Meant for audit logs: the reward itself is decided by math-verify (`check_answer`), not by this string.
 
@@ -127,6 +128,7 @@ def extract_final_answer(text: str) -> str | None:
     """
     if not isinstance(text, str) or not text:
         return None
+    text = text[-TAIL_CHARS:]  # what the reward grades; and the <answer> search is quadratic in the length
     boxed = _last_boxed(text)
     if boxed is not None:
         return boxed
