@@ -55,10 +55,12 @@ from ghpo.organism import (  # noqa: E402
     HINT_TEMPLATE,
     EvalCallback,
     WarmStartSettings,
+    eval_rows,
     load_warm_start,
     make_rows,
     warm_start,
 )
+from ghpo.organism.warmstart import STAMP, warm_start_dir  # noqa: E402
 from ghpo.rewards import accuracy_reward  # noqa: E402
 from ghpo.trainer import GHPOConfig, GHPOTrainer  # noqa: E402
 
@@ -82,44 +84,58 @@ class Budget:
     """Sizes of one benchmark run (the full run and --quick differ only here)."""
 
     seeds: tuple[int, ...] = (0, 1, 2)
-    steps: int = 10  # optimizer steps per arm
+    steps: int = 48  # optimizer steps per arm
     prompts_per_step: int = 4  # B prompts x G completions per optimizer step
     num_generations: int = 8  # G
     max_completion_length: int = 56
-    learning_rate: float = 2e-4
-    eval_every: int = 5
-    eval_per_level: int = 20
+    learning_rate: float = 5e-5  # 2e-4 lost 3x1 (97% -> 57% in 20 GRPO steps); see NOTES
+    eval_every: int = 12
+    eval_per_level: int = 30  # taken from the warm start's held-out set (never seen in SFT or RL)
     avg_k: int = 2
-    train_rows: int = 300
-    coldstart_steps: int = 4
+    train_rows: int = 48  # small on purpose: 48 steps x 4 prompts draw each problem ~4 times (hint_memory can act)
+    coldstart_steps: int = 12
     overhead_steps: int = 5
     warm: WarmStartSettings = WarmStartSettings()
 
 
 NOTES = [
     "- Sizing: the machine (2 cores) was shared with other jobs during development; one SFT step of a 0.8M-parameter "
-    "model took ~2.5 s there, so the policy was cut to ~0.2M parameters (3 x 64) and the RL budget to a few optimizer "
-    "steps per arm. One torch thread was measured faster than two under that contention (0.2 s vs 0.35 s per "
-    "forward+backward).",
-    "- A first full run with lr 1e-3 was aborted: plain GRPO lost the 3x1 level it started at 92% on (0% after 10 "
-    "steps). lr 2e-4 is used instead; no further tuning was done, for any arm.",
-    "- The 2x1 starting accuracy is low although 2x1 is an SFT level: 2x1 has only 162 distinct problems (112 after "
-    "removing held-out ones), so the round-robin SFT set is ~96% 3x1, and the model copies a wrong second term on "
-    "two-term prompts. The mismatch that matters here (3x1 solved, 4x1/5x1/6x1 near 0%) holds.",
+    "model took ~2.5 s there, so the policy was cut to ~0.2M parameters (3 x 64). It was kept at that size in the "
+    "re-budgeted run: the RL budget (48 steps x 6 arms x 3 seeds) had to fit ~35 minutes on the same shared machine, "
+    "and a larger model would have cost optimizer steps. One torch thread was measured faster than two under that "
+    "contention (0.2 s vs 0.35 s per forward+backward).",
+    "- Learning rate, chosen on plain GRPO only (3x1 retention) and used for every arm: lr 1e-3 (a first v1 run) "
+    "lost 3x1 entirely in 10 steps; with the v2 warm start, lr 2e-4 took 3x1 from 97% to 57% in 20 GRPO steps (and "
+    "GRPO on 3x1 problems alone saw its mean reward fall 0.81 -> 0.47 in 10 steps, plain `trl.GRPOTrainer` "
+    "identically), lr 5e-5 to 87%, lr 2e-5 to 90% after 10 steps. Adam moves every weight by ~lr per step "
+    "whatever the gradient's size, and the 32-sample policy gradient is mostly noise for this sharply fitted tiny "
+    "model, so larger steps erase what SFT taught. lr 5e-5 is used; nothing else was tuned.",
+    "- Warm start v2 balances SFT across the easy levels: 2x1 has only 162 distinct problems (112 after removing "
+    "held-out ones), so the v1 round-robin set was ~96% 3x1 and the v1 policy solved 2x1 only 4% of the time. v2 "
+    "repeats the 2x1 problems up to 3x1's count (`balance_levels`).",
     "- Hints are appended as `{hint}\\n` right after the prompt, not with the paper's sentence: a ~0.2M-parameter "
     "model fine-tuned on plain prompts cannot read an English instruction, and this way a hinted prompt is a "
     "prefix of the worked solution it learnt to continue.",
-    "- In the committed full run: staged+memory equals staged, because 10 steps x 4 prompts draw 40 of 300 problems "
-    "and none recurs, so the memory never acts; every arm, GRPO included, fell from 92% to ~50% on 3x1 (RL on "
-    "mostly-hard batches with 10 steps at lr 2e-4 hurts the level it could do); 'easy' overhead data still had "
-    "~35% hard groups because 2x1 starts near 0%, so the no-hard-group overhead figure is the ghpo-none row.",
+    "- The previous committed run (v1 warm start, 10 steps per arm, 300 training problems) was inconclusive: every "
+    "arm ended at 0-2% on 4x1/5x1, and staged+memory equalled staged because no problem recurred. This run gives "
+    "each arm 48 steps and uses a 48-problem training set so problems recur.",
 ]
 
-QUICK = Budget(seeds=(0,), steps=2, eval_every=2, eval_per_level=4, avg_k=2, train_rows=40, coldstart_steps=1,
-               overhead_steps=2, warm=WarmStartSettings(sft_steps=20, sft_rows=400, eval_per_level=4))
+QUICK = Budget(seeds=(0,), steps=2, eval_every=2, eval_per_level=4, avg_k=2, train_rows=12, coldstart_steps=1,
+               overhead_steps=2, warm=WarmStartSettings(sft_steps=20, sft_rows=400, eval_per_level=4, eval_k=0))
 
 
 # ----------------------------------------------------------------------------------------------------- training
+def held_out_rows(budget: Budget) -> list[dict]:
+    """``eval_per_level`` problems per level of EVAL_LEVELS from the warm start's own held-out set, which SFT
+    excluded: evaluation never sees a problem from SFT (2x1 has only 162 problems, so a fresh draw would overlap)."""
+    ws = budget.warm
+    if budget.eval_per_level > ws.eval_per_level:
+        raise ValueError(f"eval_per_level {budget.eval_per_level} > the warm start's held-out {ws.eval_per_level}")
+    pool = eval_rows(ws.eval_levels, ws.eval_per_level)
+    return [r for lv in EVAL_LEVELS for r in [x for x in pool if x["level"] == lv][: budget.eval_per_level]]
+
+
 class _CountTokens:
     """Mixin: counts every sampled completion token (first round and hint stages) and times optimizer steps."""
 
@@ -393,18 +409,27 @@ def write_results(out: Path, command: str, budget: Budget, warm_info: dict, runs
     L.append(f"- Machine: {os.cpu_count()} CPU cores ({_cpu_name()}), torch threads {torch.get_num_threads()}, "
              f"Python {platform.python_version()}, torch {torch.__version__}, transformers {transformers.__version__}, "
              f"trl {trl.__version__}, git commit `{_git_commit()}`.")
-    L.append(f"- Total wall time of this run: {total_s / 60:.1f} min (warm start SFT {warm_info.get('sft_seconds', 0):.0f} s "
-             "when not cached). The machine was shared with other jobs, so timings are noisy.")
+    built = warm_info.get("built_this_run")
+    sft_note = ("included: the warm start was built in this run" if built else
+                "excluded: the warm start came from the cache" if built is not None else "cache status not recorded")
+    L.append(f"- Total wall time of this run: {total_s / 60:.1f} min (warm start SFT {warm_info.get('sft_seconds', 0):.0f} s, "
+             f"{sft_note}). The machine was shared with other jobs, so timings are noisy.")
     ws = warm_info["settings"]
     L.append(f"- Policy: Llama {ws['layers']} layers x {ws['hidden_size']} hidden, {warm_info['n_params']:,} parameters, "
              f"character-level tokenizer (100 tokens). Warm start: TRL `SFTTrainer`, {ws['sft_steps']} steps x "
-             f"{ws['sft_batch_size']} on levels {', '.join(ws['sft_levels'])} only ({warm_info['sft_rows']} problems).")
+             f"{ws['sft_batch_size']} on levels {', '.join(ws['sft_levels'])} only ({warm_info['sft_rows']} rows"
+             + (", balanced: " + ", ".join(f"{lv} {n} rows of {warm_info['sft_distinct_per_level'][lv]} distinct problems"
+                                           for lv, n in warm_info["sft_rows_per_level"].items())
+                if "sft_rows_per_level" in warm_info else "") + ").")
     L.append(f"- RL: {budget.steps} optimizer steps x {budget.prompts_per_step} prompts x G={budget.num_generations}, "
              f"max {budget.max_completion_length} completion tokens, lr {budget.learning_rate} constant, temperature 1, "
              f"TRL defaults otherwise (loss `dapo`, beta 0). Training data: {budget.train_rows} problems, levels "
-             f"{', '.join(TRAIN_LEVELS)} round-robin. Seeds {list(budget.seeds)}. Hint template `{{hint}}\\n` appended "
+             f"{', '.join(TRAIN_LEVELS)} round-robin, each problem drawn "
+             f"~{budget.steps * budget.prompts_per_step / budget.train_rows:.1f} times in {budget.steps} steps (so "
+             f"hint_memory can act). Arms: {', '.join(arms)}. Seeds {list(budget.seeds)}. Hint template `{{hint}}\\n` appended "
              "after the prompt (a hinted prompt is a prefix of the worked solution). Reward: `ghpo.rewards.accuracy_reward`.")
-    L.append(f"- Evaluation: held-out problems ({budget.eval_per_level} per level, never trained on), NO hint, greedy "
+    L.append(f"- Evaluation: held-out problems ({budget.eval_per_level} per level from the warm start's held-out set: "
+             "never seen in SFT or RL), NO hint, greedy "
              f"pass@1 and avg@{k} (temperature 1), every {budget.eval_every} steps. Level `AxD` = A one-digit terms "
              "(A-1 reasoning steps).\n")
 
@@ -414,6 +439,9 @@ def write_results(out: Path, command: str, budget: Budget, warm_info: dict, runs
     L.append("| level | " + " | ".join(levels) + " |")
     L.append("|---|" + "---|" * len(levels))
     L.append("| greedy no-hint accuracy | " + " | ".join(f"{100 * sa[f'greedy/{lv}']:.0f}%" for lv in levels) + " |")
+    sk = ws.get("eval_k", 0)
+    if sk and f"avg@{sk}/{levels[0]}" in sa:
+        L.append(f"| avg@{sk} (temperature 1) | " + " | ".join(f"{100 * sa[f'avg@{sk}/{lv}']:.0f}%" for lv in levels) + " |")
     L.append(f"\n({ws['eval_per_level']} held-out problems per level; SFT saw {', '.join(ws['sft_levels'])} only.)\n")
 
     L.append("## Results (mean ± std over seeds, accuracy in %, after the last step)\n")
@@ -518,11 +546,13 @@ def main(argv=None) -> int:
         return 0
 
     t_start = time.perf_counter()
+    built = not (warm_start_dir(budget.warm) / STAMP).exists()
     model_dir = warm_start(budget.warm, log=log)
     warm_info = load_warm_start(model_dir)
+    warm_info["built_this_run"] = built
     log(f"warm start: {model_dir} ({warm_info['n_params']:,} params); start accuracy {warm_info['start_accuracy']}")
 
-    held_out = make_rows(budget.eval_per_level * len(EVAL_LEVELS), EVAL_LEVELS, seed=777)
+    held_out = held_out_rows(budget)
     excl = [r["prompt"] for r in held_out]
     train_ds = datasets.Dataset.from_list(make_rows(budget.train_rows, TRAIN_LEVELS, seed=101, exclude=excl))
     easy_n = budget.prompts_per_step * (budget.overhead_steps + 2)

@@ -118,3 +118,27 @@ def test_warm_start_key_changes_with_any_setting():
     assert base.key() == WarmStartSettings().key()
     assert base.key() != WarmStartSettings(sft_steps=base.sft_steps + 1).key()
     assert base.key() != WarmStartSettings(sft_levels=("2x1",)).key()
+
+
+def test_balance_levels_gives_every_level_the_same_share():
+    from ghpo.organism.warmstart import balance_levels
+
+    rows = make_rows(1000, EASY_LEVELS, seed=0)  # 2x1 runs out of distinct problems (162), 3x1 fills in
+    counts = {lv: sum(r["level"] == lv for r in rows) for lv in EASY_LEVELS}
+    assert counts["2x1"] < counts["3x1"]
+    balanced = balance_levels(rows, seed=0)
+    after = {lv: sum(r["level"] == lv for r in balanced) for lv in EASY_LEVELS}
+    assert after["2x1"] == after["3x1"] == counts["3x1"]
+    # every original row is kept, the small level's are repeated, nothing new is invented
+    assert {r["prompt"] for r in balanced} == {r["prompt"] for r in rows}
+    assert balance_levels(rows, seed=0) == balanced
+
+
+def test_warm_start_held_out_set_is_disjoint_from_sft_rows():
+    from ghpo.organism import eval_rows
+
+    s = WarmStartSettings()
+    held = eval_rows(s.eval_levels, s.eval_per_level)
+    sft = make_rows(s.sft_rows, s.sft_levels, seed=s.seed, exclude=[r["prompt"] for r in held])
+    assert not {r["prompt"] for r in held} & {r["prompt"] for r in sft}
+    assert all(sum(r["level"] == lv for r in held) == s.eval_per_level for lv in s.eval_levels)

@@ -21,7 +21,7 @@ from ..models import cache_root
 from .task import EASY_LEVELS, ORGANISM_LEVELS, make_rows
 from .tokenizer import build_char_tokenizer
 
-__all__ = ["STAMP", "WarmStartSettings", "build_model", "eval_rows", "load_warm_start", "warm_start", "warm_start_dir"]
+__all__ = ["STAMP", "WarmStartSettings", "balance_levels", "build_model", "eval_rows", "load_warm_start", "warm_start", "warm_start_dir"]
 
 STAMP = "organism.json"
 
@@ -35,13 +35,15 @@ class WarmStartSettings:
     heads: int = 4
     sft_levels: tuple[str, ...] = EASY_LEVELS  # the only levels SFT sees
     sft_rows: int = 2500  # distinct SFT problems (round-robin over sft_levels; small levels run out and others fill in)
+    sft_balance: bool = True  # repeat a small level's problems so every SFT level has the same number of rows
     sft_steps: int = 700  # optimizer steps
     sft_batch_size: int = 64
     sft_lr: float = 3e-3
     seed: int = 0
     eval_levels: tuple[str, ...] = ORGANISM_LEVELS  # starting accuracy is measured on these
     eval_per_level: int = 50
-    version: int = 1  # bump when the recipe changes in a way the fields above do not capture
+    eval_k: int = 4  # also measure avg@k (temperature 1): how often sampling solves a level (GRPO's signal)
+    version: int = 2  # bump when the recipe changes in a way the fields above do not capture
 
     def key(self) -> str:
         blob = json.dumps(asdict(self), sort_keys=True)
@@ -85,6 +87,23 @@ def eval_rows(levels, per_level: int, seed: int = 12345) -> list[dict]:
     return make_rows(per_level * len(levels), levels, seed=seed)
 
 
+def balance_levels(rows: list[dict], seed: int = 0) -> list[dict]:
+    """``rows`` with each level's rows cycled up to the largest level's count, shuffled.
+
+    2x1 has only 162 distinct problems, so a round-robin set of 2500 rows over 2x1, 3x1 is ~96% 3x1 and the warm
+    start barely learns 2x1; repeating the small level's problems gives every level an equal share of SFT steps.
+    """
+    import random
+
+    by_level: dict[str, list[dict]] = {}
+    for r in rows:
+        by_level.setdefault(r["level"], []).append(r)
+    target = max(len(v) for v in by_level.values())
+    out = [group[i % len(group)] for group in by_level.values() for i in range(target)]
+    random.Random(seed).shuffle(out)
+    return out
+
+
 def _sft(settings: WarmStartSettings, out_dir: Path, log=print) -> dict:
     import datasets
     import torch
@@ -99,6 +118,8 @@ def _sft(settings: WarmStartSettings, out_dir: Path, log=print) -> dict:
     held_out = eval_rows(settings.eval_levels, settings.eval_per_level)
     rows = make_rows(settings.sft_rows, settings.sft_levels, seed=settings.seed,
                      exclude=[r["prompt"] for r in held_out])
+    if settings.sft_balance:
+        rows = balance_levels(rows, seed=settings.seed)
     data = Dataset.from_list([{"prompt": r["prompt"], "completion": r["solution_hint"]} for r in rows])
     with tempfile.TemporaryDirectory() as tmp:
         args = SFTConfig(
@@ -117,13 +138,14 @@ def _sft(settings: WarmStartSettings, out_dir: Path, log=print) -> dict:
     log(f"[organism] SFT {settings.sft_steps} steps in {sft_s:.0f}s, loss {losses[0]:.3f} -> {losses[-1]:.3f}")
     t0 = time.perf_counter()
     with torch.no_grad():
-        acc = evaluate_policy(model, tokenizer, held_out, max_new_tokens=96)
+        acc = evaluate_policy(model, tokenizer, held_out, max_new_tokens=96, k=settings.eval_k, seed=settings.seed)
     log(f"[organism] starting greedy accuracy: " + ", ".join(f"{k.split('/')[1]}={v:.2f}" for k, v in acc.items()))
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
     n_params = sum(p.numel() for p in model.parameters())
     return {"settings": asdict(settings), "n_params": n_params, "sft_seconds": sft_s, "sft_loss": losses,
-            "sft_rows": len(rows), "start_accuracy": acc, "eval_seconds": time.perf_counter() - t0}
+            "sft_rows": len(rows), "sft_rows_per_level": {lv: sum(r["level"] == lv for r in rows) for lv in settings.sft_levels},
+            "sft_distinct_per_level": {lv: len({r["prompt"] for r in rows if r["level"] == lv}) for lv in settings.sft_levels}, "start_accuracy": acc, "eval_seconds": time.perf_counter() - t0}
 
 
 def warm_start(settings: WarmStartSettings | None = None, log=print) -> str:
