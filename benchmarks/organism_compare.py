@@ -119,6 +119,15 @@ NOTES = [
     "- The previous committed run (v1 warm start, 10 steps per arm, 300 training problems) was inconclusive: every "
     "arm ended at 0-2% on 4x1/5x1, and staged+memory equalled staged because no problem recurred. This run gives "
     "each arm 48 steps and uses a 48-problem training set so problems recur.",
+    "- Why the hard levels do not move (read from this run's tables): 86% of hard groups were never rescued by any "
+    "hint stage and only ~1% were rescued at 0.75. Looking at the warm start's greedy outputs on 6 held-out 4x1/5x1 "
+    "problems: unhinted, it writes `\\boxed{guess}` at once with no steps; given every step but the last as the "
+    "hint, it boxes the running value instead of writing the last step (it never saw a third step in SFT). So hints rarely turn an all-wrong group into a learning signal here, and the few that "
+    "do (mostly at 0.25, some of them lucky answers) did not add up to a measurable no-hint gain in 48 steps. The "
+    "organism shows the capacity-difficulty mismatch but not a regime where hints close it.",
+    "- staged+memory differs from staged only slightly (identical for seeds 0 and 1): `HintMemory` starts a "
+    "recurring problem one stage below the stage that last rescued it, so it can only skip a stage for problems "
+    "last rescued at 0.75, about 1% of hard groups here, although each training problem recurred ~4 times.",
 ]
 
 QUICK = Budget(seeds=(0,), steps=2, eval_every=2, eval_per_level=4, avg_k=2, train_rows=12, coldstart_steps=1,
@@ -399,7 +408,8 @@ def verdict(summary: dict, budget: Budget) -> list[str]:
     return lines
 
 
-def write_results(out: Path, command: str, budget: Budget, warm_info: dict, runs, arms, summary, over, total_s) -> None:
+def write_results(out: Path, command: str, budget: Budget, warm_info: dict, runs, arms, summary, over, total_s,
+                  commit: str | None = None) -> None:
     rows = summary["rows"]
     k = budget.avg_k
     L = []
@@ -408,7 +418,7 @@ def write_results(out: Path, command: str, budget: Budget, warm_info: dict, runs
     L.append("```\n" + command + "\n```\n")
     L.append(f"- Machine: {os.cpu_count()} CPU cores ({_cpu_name()}), torch threads {torch.get_num_threads()}, "
              f"Python {platform.python_version()}, torch {torch.__version__}, transformers {transformers.__version__}, "
-             f"trl {trl.__version__}, git commit `{_git_commit()}`.")
+             f"trl {trl.__version__}, git commit `{commit or _git_commit()}`.")
     built = warm_info.get("built_this_run")
     sft_note = ("included: the warm start was built in this run" if built else
                 "excluded: the warm start came from the cache" if built is not None else "cache status not recorded")
@@ -541,11 +551,12 @@ def main(argv=None) -> int:
         summary = summarise(saved["runs"], arms, budget)
         plot(saved["runs"], arms, budget, out / "organism_curves.png")
         write_results(out, saved.get("command", "python benchmarks/organism_compare.py"), budget, saved["warm_start"], saved["runs"], arms, summary,
-                      saved["overhead"], saved["total_s"])
+                      saved["overhead"], saved["total_s"], commit=saved.get("git_commit"))
         log(f"rewrote {out / 'RESULTS.md'}")
         return 0
 
     t_start = time.perf_counter()
+    commit = _git_commit()  # the code that ran (a later --report-only keeps it)
     built = not (warm_start_dir(budget.warm) / STAMP).exists()
     model_dir = warm_start(budget.warm, log=log)
     warm_info = load_warm_start(model_dir)
@@ -568,9 +579,9 @@ def main(argv=None) -> int:
     summary = summarise(runs, a.arms, budget)
     plot(runs, a.arms, budget, out / "organism_curves.png")
     total = time.perf_counter() - t_start
-    write_results(out, command, budget, warm_info, runs, a.arms, summary, over, total)
+    write_results(out, command, budget, warm_info, runs, a.arms, summary, over, total, commit=commit)
     (out / "organism_results.json").write_text(json.dumps(
-        {"command": command, "budget": asdict(budget), "warm_start": warm_info, "runs": runs, "overhead": over,
+        {"command": command, "git_commit": commit, "budget": asdict(budget), "warm_start": warm_info, "runs": runs, "overhead": over,
          "summary": {k: {kk: list(vv) for kk, vv in v.items()} for k, v in summary["rows"].items()},
          "token_budget": summary["token_budget"], "total_s": total}, default=str, indent=1))
     log(f"done in {total / 60:.1f} min -> {out / 'RESULTS.md'}")
