@@ -6,7 +6,6 @@ into the hard timeout are left to ``benchmarks/fuzz_rewards.py``; CI keeps a few
 timeout shortened to `TEST_TIMEOUT_S`. The 25 cases of hostile_cases.py are tested in test_rewards.py.
 """
 
-import signal
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -37,20 +36,6 @@ def short_timeout():
         mp.setattr(rewards, "ANSWER_CHECK_TIMEOUT_S", TEST_TIMEOUT_S)
         accuracy_reward([r"\boxed{1}"], ["1"])  # start the worker pool outside the per-call timings
         yield
-
-
-@pytest.fixture
-def alarm():
-    """Fail (instead of hanging the suite) if a main-thread call does not return."""
-
-    def on_alarm(signum, frame):
-        raise AssertionError("reward call did not return within the test's hard limit")
-
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(60)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
 
 
 def timed_score(case):

@@ -1,6 +1,5 @@
 """Unit tests for ghpo.rewards: verdicts, hostile inputs (bounded time, any thread), format reward, registry."""
 
-import signal
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -35,20 +34,6 @@ def chat(text):
 @pytest.fixture
 def short_timeout(monkeypatch):
     monkeypatch.setattr(rewards, "ANSWER_CHECK_TIMEOUT_S", TEST_TIMEOUT_S)
-
-
-@pytest.fixture
-def alarm():
-    """Fail (instead of hanging the suite) if a main-thread call does not return."""
-
-    def on_alarm(signum, frame):
-        raise AssertionError("reward call did not return within the test's hard limit")
-
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(60)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
 
 
 def run_in_thread(fn, limit_s):

@@ -19,19 +19,9 @@ from ghpo.data import DatasetValidationError, load_training_dataset, validate_da
 from ghpo.guidance import select_hard_groups
 from ghpo.rewards import accuracy_reward
 
-USER = [{"role": "user", "content": "What is 1+1?"}]
+from .test_data import USER, _rows
+
 SYSTEM = {"role": "system", "content": "Be brief."}
-
-
-def _rows(n: int = 4, **overrides: list) -> datasets.Dataset:
-    columns = {
-        "prompt": [[*USER] for _ in range(n)],
-        "solution": [str(i) for i in range(n)],
-        "solution_hint": [f"Step 1: {i}" for i in range(n)],
-        "id": [f"p{i}" for i in range(n)],
-    }
-    columns.update(overrides)
-    return datasets.Dataset.from_dict(columns)
 
 
 def _at(values: list, row: int, bad) -> list:
