@@ -22,7 +22,7 @@ import json
 import math
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import transformers
 from accelerate.utils import gather_object
@@ -149,6 +149,17 @@ class GHPOConfig(GRPOConfig):
             raise ValueError(f"hint_unrescued must be 'last_stage' or 'original', got {self.hint_unrescued!r}.")
 
 
+class _Row(NamedTuple):
+    """What every process shares about one local completion of the first round."""
+
+    prompt: Any
+    hint: Any
+    problem_id: Any
+    columns: dict
+    trigger: float | None
+    completion_text: str | None  # only with log_rollouts
+
+
 @dataclass
 class _Sample:
     """One completion and exactly what it was sampled from."""
@@ -238,17 +249,17 @@ class GHPOTrainer(GRPOTrainer):
         # Decide collectively: every process sees every group (a group may span processes), so all take the same
         # decisions and run the same number of stage rounds.
         local = [
-            (prompts[i], inputs[i].get(args.hint_column), inputs[i].get("id"), _reward_columns(inputs[i]), trigger[i],
-             _text(completions[i]) if args.log_rollouts else None)
+            _Row(prompts[i], inputs[i].get(args.hint_column), inputs[i].get("id"), _reward_columns(inputs[i]), trigger[i],
+                 _text(completions[i]) if args.log_rollouts else None)
             for i in range(n_local)
         ]
         rows = gather_object(local)
         num_groups = len(rows) // G
         heads = [rows[g * G] for g in range(num_groups)]
-        round0 = [[rows[g * G + j][4] for j in range(G)] for g in range(num_groups)]
-        has_hint = [isinstance(h[1], str) and h[1].strip() != "" for h in heads]
+        round0 = [[rows[g * G + j].trigger for j in range(G)] for g in range(num_groups)]
+        has_hint = [isinstance(h.hint, str) and h.hint.strip() != "" for h in heads]
         hard = guidance.select_hard_groups(round0, has_hint, args.hint_trigger_threshold)
-        keys = [guidance.problem_key(h[2], h[0]) for h in heads]
+        keys = [guidance.problem_key(h.problem_id, h.prompt) for h in heads]
         first_stage = [0] * num_groups
         if args.hint_memory:
             for g in range(num_groups):
@@ -308,17 +319,17 @@ class GHPOTrainer(GRPOTrainer):
 
         return guidance.cut_hint(hint, ratio, self.args.hint_unit, offsets, self.args.hint_keep_final_answer)
 
-    def _sample_hinted(self, heads: list[tuple], ratio: float) -> list[_Sample]:
+    def _sample_hinted(self, heads: list[_Row], ratio: float) -> list[_Sample]:
         """G fresh completions per group under its hinted prompt, scored by the trigger reward."""
         hinted = [
-            guidance.render_hinted_prompt(h[0], self._cut(h[1], ratio), self.args.hint_template)
+            guidance.render_hinted_prompt(h.prompt, self._cut(h.hint, ratio), self.args.hint_template)
             for h in heads
             for _ in range(self.num_generations)
         ]
         prompt_ids, _, mm_fields = self._tokenize_prompts(hinted)
         completion_ids, logprobs = self._generate_single_turn(prompt_ids, None, mm_fields, self.num_generations)
         completions = self._decode(hinted, prompt_ids, completion_ids)
-        rows = [h[3] for h in heads for _ in range(self.num_generations)]
+        rows = [h.columns for h in heads for _ in range(self.num_generations)]
         trigger = self._score_trigger(rows, hinted, completions, completion_ids)
         return [
             _Sample(hinted[i], list(prompt_ids[i]), list(completion_ids[i]),
@@ -362,7 +373,7 @@ class GHPOTrainer(GRPOTrainer):
         m["ghpo/unsolved_frac"].append((sum(hard) - len(rescued_at)) / num_groups)
         m["ghpo/hint_ratio_mean"].append(sum(r for r, _ in chosen.values()) / num_groups)
         hint_tokens = [
-            len(self._tokenizer(self._cut(heads[g][1], r), add_special_tokens=False)["input_ids"]) for g, (r, _) in chosen.items()
+            len(self._tokenizer(self._cut(heads[g].hint, r), add_special_tokens=False)["input_ids"]) for g, (r, _) in chosen.items()
         ]
         m["ghpo/hint_tokens_mean"].append(sum(hint_tokens) / num_groups)
         m["ghpo/gen_rounds"].append(float(rounds))
@@ -374,9 +385,9 @@ class GHPOTrainer(GRPOTrainer):
         os.makedirs(self.args.output_dir, exist_ok=True)
         with open(path, "a") as f:
             for g, head in enumerate(heads):
-                stages = [{"ratio": 0.0, "prompt": _text(head[0]),
-                           "completions": [rows[g * G + j][5] for j in range(G)],
-                           "trigger": [rows[g * G + j][4] for j in range(G)]}]
+                stages = [{"ratio": 0.0, "prompt": _text(head.prompt),
+                           "completions": [rows[g * G + j].completion_text for j in range(G)],
+                           "trigger": [rows[g * G + j].trigger for j in range(G)]}]
                 stages += [{"ratio": r, "prompt": _text(s[0].prompt), "completions": [_text(x.completion) for x in s],
                             "trigger": [x.trigger for x in s]} for r, s in stage_samples.get(g, [])]
                 record = {"step": self.state.global_step, "problem_id": keys[g], "hard": hard[g],
