@@ -224,10 +224,12 @@ def recording_reward(calls: list):
     """``boxed_accuracy_reward`` that also records every call (trigger rounds, hint stages, TRL's final scoring):
     step, prompts, problem ids, gold answers and rewards. Read by ``analyse_calls``."""
 
-    def boxed_accuracy_reward(completions, solution, prompts=None, id=None, trainer_state=None, **kw):  # noqa: A002
+    def boxed_accuracy_reward(completions, solution, prompts=None, id=None, solution_hint=None, trainer_state=None,  # noqa: A002
+                              **kw):
         values = _score(completions, solution)
         step = trainer_state.global_step if trainer_state is not None else -1
         calls.append({"step": step, "prompts": list(prompts), "ids": list(id), "solution": list(solution),
+                      "worked": list(solution_hint),
                       "rewards": values, "completions": [c if isinstance(c, str) else c[-1]["content"] for c in completions]})
         return values
 
@@ -297,6 +299,11 @@ def _advantage_mass(rewards: list[float]) -> float:
     return sum(abs(r - m) for r in rewards) / (s + 1e-4)
 
 
+def hint_states_answer(hint: str, worked: str) -> bool:
+    """True when ``hint`` is not a prefix of the worked solution or reaches into its last step (``= <answer>``)."""
+    return not worked.startswith(hint) or len(hint) > worked.rindex("\n= ")
+
+
 def analyse_calls(calls: list[dict], G: int, examples: int = 4) -> dict:
     """Per step: the first reward call scores round 0 (no hint), the last one TRL's final completions; calls in
     between (GHPO only) score hint stages. Summarises where the learning signal comes from."""
@@ -320,7 +327,7 @@ def analyse_calls(calls: list[dict], G: int, examples: int = 4) -> dict:
                 hint = prompt[prompt.index("\n") + 1 :]
                 hinted_groups += 1
                 gold = c["solution"][g * G]
-                leaks += any(line.strip() == f"= {gold}" for line in hint.split("\n"))  # the last step, stated
+                leaks += hint_states_answer(hint, c["worked"][g * G])
                 if any(c["rewards"][sl]) and pid not in rescued_ids:
                     rescued_ids.add(pid)
                     if len(shown) < examples:
@@ -715,8 +722,8 @@ def write_results(out: Path, saved: dict, budget: Budget) -> None:
                  "the completions TRL trains on). 'advantage mass': sum over trained completions of |advantage| as TRL "
                  "computes it ((r - mean) / (std + 1e-4) per group); a group of equal rewards carries none. 'next "
                  "visit': when a training problem was all-wrong unhinted, was it solved (>= 1 of G) unhinted the next "
-                 "time it was drawn? 'hints with the answer': hinted groups whose hint has a line `= <answer>` "
-                 "(must be 0).\n")
+                 "time it was drawn? 'hints with the answer': hinted groups whose hint is not a prefix of the worked "
+                 "solution or reaches into its last step `= <answer>` (must be 0).\n")
         ex = [x for r in runs if r["arm"] == "staged" for x in r["groups"]["examples"]][:4]
         if ex:
             L.append("Rescued groups from the `staged` arm, read by eye (the hint is everything after the first line):\n")
