@@ -175,23 +175,54 @@ def test_cold_start_no_hints_before_start_step(tiny_model_dir, tmp_path):
 
 
 def test_hint_memory_skips_failed_stages_and_survives_checkpoint(tiny_model_dir, tmp_path):
-    # With ratios 0.1/0.25/0.5 (step cuts of 0, 1, 2 markers) needs-quarter is rescued at stage 1 and
-    # needs-half at stage 2; next time each starts one stage below its rescue.
+    # Char cuts of ratios 0.1/0.25/0.5 are "S1 ", "S1 alpha", "S1 alpha\nS2 beta\n" (all distinct, none empty):
+    # needs-quarter is rescued at stage 0 and needs-half at stage 2; next time each starts one stage below its rescue.
     trainer, _ = _train(
-        tiny_model_dir, tmp_path, hint_memory=True, hint_ratios=[0.1, 0.25, 0.5], max_steps=2,
+        tiny_model_dir, tmp_path, hint_memory=True, hint_unit="char", hint_ratios=[0.1, 0.25, 0.5], max_steps=2,
         save_strategy="steps", save_steps=1,
     )
-    assert trainer.hint_memory.rescued_stage == {"needs-half": 2, "needs-quarter": 1}
+    assert trainer.hint_memory.rescued_stage == {"needs-half": 2, "needs-quarter": 0}
     tok = trainer.processing_class
     groups = [len(c) // G for c in trainer.sampled]
-    # step 0: plain, stage 0 (half, quarter, never), stage 1 (same), stage 2 (half, never)
-    # step 1: plain, stage 0 (quarter, never: half skips it), stage 1 (all three), stage 2 (half, never)
-    assert groups == [6, 3, 3, 2, 6, 2, 3, 2]
+    # step 0: plain, stage 0 (half, quarter, never), stage 1 (half, never), stage 2 (half, never)
+    # step 1: plain, stage 0 (quarter, never: half skips it), stage 1 (half, never), stage 2 (half, never)
+    assert groups == [6, 3, 2, 2, 6, 2, 2, 2]
     stage0_step1 = {tok.decode(list(p)) for p, _ in trainer.sampled[5]}
     assert not any("needs-half" in t for t in stage0_step1)
     assert any("needs-quarter" in t for t in stage0_step1) and any("never" in t for t in stage0_step1)
     saved = json.loads(open(tmp_path / "out" / "checkpoint-2" / "ghpo_state.json").read())
-    assert saved["rescued_stage"] == {"needs-half": 2, "needs-quarter": 1}
+    assert saved["rescued_stage"] == {"needs-half": 2, "needs-quarter": 0}
+
+
+def test_empty_and_repeated_stages_are_skipped_not_sampled(tiny_model_dir, tmp_path):
+    # Step cuts of 0.1/0.2/0.25/0.5: 0 markers (empty), 1, 1 (same as before), 2. Only two stages may be sampled.
+    trainer, _ = _train(tiny_model_dir, tmp_path, hint_ratios=[0.1, 0.2, 0.25, 0.5])
+    groups = [len(c) // G for c in trainer.sampled]
+    assert groups == [6, 3, 2]  # plain; 0.2 (half, quarter, never); 0.5 (half, never)
+    m = trainer.state.log_history[0]
+    # hard groups: half, quarter, never. Stage 0.1 skipped for 3; 0.25 skipped for the 2 still hard.
+    assert m["ghpo/skipped_stages"] == 5.0
+    assert m["ghpo/gen_rounds"] == 3.0
+    assert m["ghpo/rescued_frac/0.2"] == pytest.approx(1 / 6) and m["ghpo/rescued_frac/0.5"] == pytest.approx(1 / 6)
+    assert m["ghpo/rescued_frac/0.1"] == 0.0 and m["ghpo/rescued_frac/0.25"] == 0.0
+    records = [json.loads(line) for line in open(tmp_path / "out" / "rollouts.jsonl")]
+    half = next(r for r in records if r["problem_id"] == "needs-half")
+    assert half["skipped_ratios"] == [0.1, 0.25] and [s["ratio"] for s in half["stages"]] == [0.0, 0.2, 0.5]
+    assert [s["hint"] for s in half["stages"]] == ["", "S1 alpha", "S1 alpha\nS2 beta"]
+
+
+def test_one_step_hint_is_never_hard(tiny_model_dir, tmp_path):
+    one_step = "S1 alpha\nThe final answer is \\boxed{5}."  # its only step states the answer: nothing to hint
+    rows = [dict(r, solution_hint=one_step) for r in make_dataset()]
+    from datasets import Dataset
+
+    args = _config(tmp_path)
+    trainer = _recording(GHPOTrainer)(model=tiny_model_dir, reward_funcs=[accuracy_reward, length_reward], args=args,
+                                      train_dataset=Dataset.from_list(rows))
+    trainer.train()
+    m = trainer.state.log_history[0]
+    assert [len(c) // G for c in trainer.sampled] == [6]  # no hint stage ran
+    assert m["ghpo/hard_frac"] == 0.0 and m["ghpo/unhintable_frac"] == pytest.approx(4 / 6)  # half, quarter, never, no-hint (now has text)
 
 
 def test_config_errors_are_clear(tmp_path):
