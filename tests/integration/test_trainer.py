@@ -256,3 +256,62 @@ def test_token_cut_uses_the_policy_tokenizer(tiny_model_dir, tmp_path):
     assert len(cuts[0]) < len(cuts[1]) < len(cuts[2]) <= len(body)
     half = len(trainer.processing_class(cuts[1], add_special_tokens=False)["input_ids"])
     assert abs(half - n_tokens / 2) <= 4  # about half the policy tokens, backed off to a word boundary
+
+
+def test_response_placement_opens_the_answer_with_the_hint(tiny_model_dir, tmp_path):
+    """hint_placement='response' through TRL's real tokenization of a chat model: the hint opens the assistant
+    turn (left open), the loss sees exactly those prompt ids, and rewards get the hint as response_prefix."""
+    seen = []
+
+    def prefix_probe(completions, response_prefix=None, **kwargs):
+        seen.append(list(response_prefix) if response_prefix is not None else None)
+        return [0.0] * len(completions)
+
+    args = _config(tmp_path, hint_placement="response")
+    assert args.hint_template == "{hint}\n"
+    trainer = _recording(GHPOTrainer)(model=tiny_model_dir, reward_funcs=[accuracy_reward, prefix_probe], args=args,
+                                      train_dataset=make_dataset(chat=True))
+    trainer.train()
+    tok = trainer.processing_class
+    data = make_dataset(chat=True)
+
+    # Stage 0.25 sampled needs-half, needs-quarter, never; each prompt is the unhinted chat with the assistant turn
+    # opened by the hint and not closed: the generation prompt of the plain prompt, then the hint, then nothing.
+    for call, ids, marker in [(1, ["needs-half", "needs-quarter", "never"], "S1 alpha\n"),
+                              (2, ["needs-half", "never"], "S1 alpha\nS2 beta\n")]:
+        for k, (p, _) in enumerate(trainer.sampled[call]):
+            row = next(r for r in data if r["id"] == ids[k // G])
+            plain = tok.apply_chat_template(row["prompt"], add_generation_prompt=True, tokenize=False)
+            assert tok.decode(list(p)) == plain + marker
+            assert "S1" not in tok.decode(list(p)).split("<|im_start|>assistant")[0]  # not in the user message
+
+    # The invariant holds for the loss batch.
+    sampled = {pair for call in trainer.sampled for pair in call}
+    (out,) = trainer.scored
+    pairs = list(zip(_unpad(out["prompt_ids"], out["prompt_mask"]), _unpad(out["completion_ids"], out["completion_mask"])))
+    assert all(pair in sampled for pair in pairs)
+    # Rewards (TRL's call, the last one) see each row's opening: the trained hint, or "" where none.
+    prefixes = seen[-1]
+    assert prefixes[0:G] == ["S1 alpha\nS2 beta\n"] * G  # needs-half, rescued at 0.5
+    assert prefixes[G:2 * G] == ["S1 alpha\n"] * G  # needs-quarter, rescued at 0.25
+    assert prefixes[2 * G:3 * G] == [""] * G  # solvable
+    assert prefixes[3 * G:4 * G] == ["S1 alpha\nS2 beta\nS3 gamma\n"] * G  # never: last stage
+
+
+@pytest.mark.slow
+def test_response_placement_with_smollm2_chat_template():
+    """SmolLM2-135M-Instruct's own template: the rendered prompt ends with the hint inside an open assistant turn."""
+    from transformers import AutoTokenizer
+
+    from ghpo.guidance import RESPONSE_HINT_TEMPLATE, render_hinted_prompt
+    from ghpo.models import resolve_model
+    from ghpo.trainer import render_continued_chat
+
+    tok = AutoTokenizer.from_pretrained(resolve_model("smollm2-135m-instruct"))
+    chat = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Calculate 4 + 8 - 3."}]
+    hinted = render_hinted_prompt(chat, "Step 1: 4 + 8 = 12", RESPONSE_HINT_TEMPLATE, "response")
+    (ids,) = render_continued_chat(tok, [hinted])
+    text = tok.decode(ids)
+    plain = tok.apply_chat_template(chat, add_generation_prompt=True, tokenize=False)
+    assert text == plain + "Step 1: 4 + 8 = 12\n"
+    assert not text.rstrip().endswith("<|im_end|>")
