@@ -10,6 +10,8 @@ The semantics are fixed in shared/DESIGN.md; the trainer (``ghpo.trainer``) only
 (0.25, 0.5, 0.75)
 >>> cut_hint("Step 1: 2 + 3 = 5\\nStep 2: 5 + 4 = 9\\nThe final answer is \\\\boxed{9}.", 0.5, unit="step")
 'Step 1: 2 + 3 = 5'
+>>> plan_hint_cuts("Step 1: 2 + 3 = 5\\nStep 2: 5 + 4 = 9\\nThe final answer is \\\\boxed{9}.", (0.25, 0.5, 0.75), "step")
+['Step 1: 2 + 3 = 5', None, None]
 """
 
 from __future__ import annotations
@@ -28,7 +30,11 @@ DEFAULT_HINT_TEMPLATE = (
     "{hint}"
 )
 
+# With the hint as the start of the assistant's answer, the model simply continues it on the next line.
+RESPONSE_HINT_TEMPLATE = "{hint}\n"
+
 HINT_SCHEDULES = ("staged", "fixed", "none")
+HINT_PLACEMENTS = ("prompt", "response")
 HINT_UNITS = ("token", "step", "sentence", "char")
 STAGED_RATIOS = (0.25, 0.5, 0.75)
 FIXED_RATIO = 0.5  # GRPO-CL-H(0.5) in the paper's ablation
@@ -199,8 +205,11 @@ def cut_hint(
     unit ``token``: the first round(ratio * n) policy tokens (``token_offsets`` maps text to (start, end)
     character spans, e.g. a fast tokenizer's offsets; whitespace words if None), then backed off to a word
     boundary. ``step``/``sentence``: whole reasoning steps (lines, or sentences outside math). ``char``: plain
-    character slicing, the official code's behaviour, kept for parity. The final answer is removed first
-    unless ``keep_final_answer``.
+    character slicing, the official code's behaviour, kept for parity.
+
+    No leak: the final answer (the ``\\boxed`` or answer line) is removed first, and for ``ratio < 1`` the cut
+    also stops before the last reasoning step, since that step states the answer ("= 72 clips"). So a 1-step
+    solution gives no hint at all. ``keep_final_answer`` turns both off (the user asks for the answer).
     """
     if unit not in HINT_UNITS:
         raise ValueError(f"Unknown hint unit {unit!r}; valid: {', '.join(HINT_UNITS)}.")
@@ -209,33 +218,78 @@ def cut_hint(
     text = solution.strip() if keep_final_answer else strip_final_answer(solution)
     if not text or ratio == 0.0:
         return ""
+    # w is a fraction of the whole worked solution (the paper's meaning); the cap only removes the answer step.
+    cap = len(text) if keep_final_answer or ratio >= 1.0 else answer_step_start(text)
     if unit == "char":
-        return text[: int(len(text) * ratio)]
-    if unit in ("step", "sentence"):
+        end = int(len(text) * ratio)
+    elif unit in ("step", "sentence"):
         steps = split_steps(text)
-        n = min(len(steps), math.floor(ratio * len(steps) + 0.5))
-        return text[: _step_prefix_end(text, steps, n)].rstrip()
-    spans = [s for s in (token_offsets or _whitespace_offsets)(text) if s[1] > s[0]]
-    n = min(len(spans), math.floor(ratio * len(spans) + 0.5))
-    if n == 0:
-        return ""
-    return text[: _back_to_word_boundary(text, spans[n - 1][1])].rstrip()
+        end = _step_prefix_end(text, steps, min(len(steps), math.floor(ratio * len(steps) + 0.5)))
+    else:
+        spans = [s for s in (token_offsets or _whitespace_offsets)(text) if s[1] > s[0]]
+        n = min(len(spans), math.floor(ratio * len(spans) + 0.5))
+        end = _back_to_word_boundary(text, spans[n - 1][1]) if n else 0
+    cut = text[: min(end, cap)]
+    return cut if unit == "char" else cut.rstrip()  # char: plain slicing, as the official code does
+
+
+def answer_step_start(text: str) -> int:
+    """Character offset where the last reasoning step of ``text`` (a solution without its answer line) starts:
+    everything before it may be hinted; that step itself states the answer."""
+    steps = split_steps(text)
+    return _step_prefix_end(text, steps, len(steps) - 1) if len(steps) > 1 else 0
+
+
+def plan_hint_cuts(
+    solution: str,
+    ratios: Sequence[float],
+    unit: str = "token",
+    token_offsets: TokenOffsets | None = None,
+    keep_final_answer: bool = False,
+) -> list[str | None]:
+    """The hint of each stage, or None where the stage would add nothing and is skipped.
+
+    A stage is skipped when its cut is empty or the same as the last stage that is not skipped: sampling G more
+    completions under an unchanged prompt is a re-roll, not more guidance. All None: the problem has no usable
+    hint (e.g. a 1-step solution), so an all-wrong group of it is not 'hard'.
+    """
+    plan: list[str | None] = []
+    last = ""
+    for ratio in ratios:
+        cut = cut_hint(solution, ratio, unit, token_offsets, keep_final_answer)
+        plan.append(cut if cut and cut != last else None)
+        last = cut or last
+    return plan
 
 
 # --------------------------------------------------------------------------------------------------------------
 # Prompt rendering
 # --------------------------------------------------------------------------------------------------------------
-def render_hinted_prompt(prompt: str | list[dict[str, Any]], hint: str, template: str = DEFAULT_HINT_TEMPLATE):
-    """q* = q + template(hint): appended to a text prompt, or to the last user message of a chat prompt.
+def render_hinted_prompt(
+    prompt: str | list[dict[str, Any]], hint: str, template: str = DEFAULT_HINT_TEMPLATE, placement: str = "prompt"
+):
+    """q* = q + template(hint). Returns a new object; the input prompt is never mutated.
 
-    Returns a new object; the input prompt is never mutated.
+    ``placement="prompt"`` (the paper): appended to a text prompt, or to the last user message of a chat prompt.
+    ``placement="response"``: the hint is the beginning of the assistant's answer, which the model continues: a
+    chat prompt gets a final assistant message holding it (render it with ``continue_final_message=True``); a
+    text prompt has no turns, so it is appended as in ``"prompt"``.
+
+    >>> render_hinted_prompt([{"role": "user", "content": "2+3+4?"}], "2 + 3 = 5", "{hint}\\n", "response")[-1]
+    {'role': 'assistant', 'content': '2 + 3 = 5\\n'}
     """
     if "{hint}" not in template:
         raise ValueError("The hint template must contain '{hint}' where the solution prefix goes.")
+    if placement not in HINT_PLACEMENTS:
+        raise ValueError(f"Unknown hint placement {placement!r}; valid: {', '.join(HINT_PLACEMENTS)}.")
     addition = template.format(hint=hint)
     if isinstance(prompt, str):
         return prompt + addition
     messages = [dict(m) for m in prompt]
+    if placement == "response":
+        if messages and messages[-1].get("role") == "assistant":
+            raise ValueError("Chat prompt already ends with an assistant message; cannot open the answer with a hint.")
+        return [*messages, {"role": "assistant", "content": addition}]
     for i in range(len(messages) - 1, -1, -1):
         if messages[i].get("role") == "user":
             content = messages[i]["content"]
@@ -245,6 +299,11 @@ def render_hinted_prompt(prompt: str | list[dict[str, Any]], hint: str, template
                 messages[i]["content"] = [*content, {"type": "text", "text": addition}]
             return messages
     raise ValueError("Chat prompt has no user message to append the hint to.")
+
+
+def default_hint_template(placement: str) -> str:
+    """The paper's sentence for hints in the prompt; the bare hint and a newline for hints that open the answer."""
+    return RESPONSE_HINT_TEMPLATE if placement == "response" else DEFAULT_HINT_TEMPLATE
 
 
 # --------------------------------------------------------------------------------------------------------------

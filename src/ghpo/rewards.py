@@ -200,6 +200,19 @@ def _prepare_prediction(completion: Any) -> tuple[str, bool] | None:
     return pred, anchored
 
 
+def full_responses(completions: list[Any], response_prefix: list[str] | None = None) -> list[Any]:
+    """The whole answer of each row: the completion's text, after the hint that opened it when one did.
+
+    With ``hint_placement="response"`` the model continues an assistant turn that starts with the hint, so the
+    sampled completion is only the continuation; GHPOTrainer passes the opening as the ``response_prefix``
+    column. Any reward function can take it the same way: ``def my_reward(completions, response_prefix=None, **kw)``.
+    """
+    texts = [_completion_text(c) for c in completions]
+    if response_prefix is None:
+        return texts
+    return [(p or "") + t if isinstance(t, str) else t for p, t in zip(response_prefix, texts)]
+
+
 def _completion_text(completion: Any) -> Any:
     """A TRL completion is a string (standard format) or a list of messages (conversational format)."""
     if isinstance(completion, list) and completion and isinstance(completion[-1], dict):
@@ -498,6 +511,7 @@ def accuracy_reward(
     completions: list[Any],
     solution: list[str],
     log_extra: Callable[[str, list], None] | None = None,
+    response_prefix: list[str] | None = None,
     **kwargs: Any,
 ) -> list[float | None]:
     r"""Accuracy reward (open-r1 / GHPO Sec. 4.1): 1.0 if the completion's final answer equals ``solution``, else 0.0.
@@ -506,6 +520,8 @@ def accuracy_reward(
         completions: one per row, a string or a list of messages whose last ``"content"`` is the answer.
         solution: gold answers (dataset column ``solution``), see `check_answer`.
         log_extra: provided by TRL's trainer; adds an ``extracted_answer`` column to the completions table.
+        response_prefix: set by GHPOTrainer with ``hint_placement="response"``: the hint that opened each answer
+            ("" where none did); the answer graded is prefix + completion (see `full_responses`).
 
     Returns:
         One reward per row; ``None`` where the gold answer does not parse (TRL then ignores the row).
@@ -513,7 +529,7 @@ def accuracy_reward(
     >>> accuracy_reward([[{"role": "assistant", "content": r"\boxed{\frac{1}{3}}"}], r"\boxed{2}"], ["1/3", "3"])
     [1.0, 0.0]
     """
-    texts = [_completion_text(c) for c in completions]
+    texts = full_responses(completions, response_prefix)
     rewards = _check_many(texts, solution)
     if log_extra is not None:
         log_extra("extracted_answer", [extract_final_answer(t) if isinstance(t, str) else None for t in texts])
@@ -523,15 +539,20 @@ def accuracy_reward(
 _FORMAT_RE = re.compile(r"^<think>\n.*?\n</think>\n<answer>\n.*?\n</answer>$", re.DOTALL)
 
 
-def format_reward(completions: list[Any], **kwargs: Any) -> list[float]:
-    r"""Format reward (open-r1): 1.0 if the completion is ``<think>\n...\n</think>\n<answer>\n...\n</answer>``.
+def format_reward(completions: list[Any], response_prefix: list[str] | None = None, **kwargs: Any) -> list[float]:
+    r"""Format reward (open-r1): 1.0 if the answer is ``<think>\n...\n</think>\n<answer>\n...\n</answer>``.
+
+    With a prefilled answer (``response_prefix``, GHPO's ``hint_placement="response"``) the whole answer,
+    prefix + completion, is judged: a hint template that should keep this format opens the think block
+    (``"<think>\n{hint}\n"``); the default ``"{hint}\n"`` does not, so such hinted answers score 0.
 
     >>> format_reward(["<think>\nhmm\n</think>\n<answer>\n42\n</answer>", "42"])
     [1.0, 0.0]
+    >>> format_reward(["more\n</think>\n<answer>\n42\n</answer>"], response_prefix=["<think>\n2 + 3 = 5\n"])
+    [1.0]
     """
     rewards = []
-    for completion in completions:
-        text = _completion_text(completion)
+    for text in full_responses(completions, response_prefix):
         ok = isinstance(text, str) and text.startswith("<think>\n") and bool(_FORMAT_RE.match(text))
         rewards.append(1.0 if ok else 0.0)
     return rewards

@@ -71,11 +71,22 @@ class GHPOConfig(GRPOConfig):
             "choices": list(guidance.HINT_UNITS),
         },
     )
-    hint_template: str = field(
-        default=guidance.DEFAULT_HINT_TEMPLATE,
+    hint_placement: str = field(
+        default="prompt",
         metadata={
-            "help": "Text appended to the (last user message of the) prompt; '{hint}' is replaced by the solution "
-            "prefix. Default: the official code's sentence."
+            "help": "Where the hint goes. 'prompt' (the paper): appended to the last user message. 'response': it "
+            "opens the assistant's answer and the model continues it (chat prompts are rendered with the final "
+            "assistant message open, continue_final_message); small models often read a hint better this way "
+            "(docs/HINTS.md). Either way the hint is prompt, never trained on; reward functions receive it as the "
+            "'response_prefix' column to grade prefix + completion.",
+            "choices": list(guidance.HINT_PLACEMENTS),
+        },
+    )
+    hint_template: str | None = field(
+        default=None,
+        metadata={
+            "help": "'{hint}' is replaced by the solution prefix. Default: the official code's sentence for "
+            "hint_placement='prompt'; '{hint}\\n' for 'response' (the model goes on with the next step)."
         },
     )
     hint_column: str = field(
@@ -141,6 +152,12 @@ class GHPOConfig(GRPOConfig):
         guidance.hint_schedule(self.hint_schedule, self.hint_ratios)  # raises a clear error when invalid
         if self.hint_unit not in guidance.HINT_UNITS:
             raise ValueError(f"hint_unit={self.hint_unit!r} is not one of {', '.join(guidance.HINT_UNITS)}.")
+        if self.hint_placement not in guidance.HINT_PLACEMENTS:
+            raise ValueError(
+                f"hint_placement={self.hint_placement!r} is not one of {', '.join(guidance.HINT_PLACEMENTS)}."
+            )
+        if self.hint_template is None:
+            self.hint_template = guidance.default_hint_template(self.hint_placement)
         if "{hint}" not in self.hint_template:
             raise ValueError("hint_template must contain '{hint}' where the solution prefix goes.")
         if self.hint_start_step < 0:
@@ -257,8 +274,11 @@ class GHPOTrainer(GRPOTrainer):
         num_groups = len(rows) // G
         heads = [rows[g * G] for g in range(num_groups)]
         round0 = [[rows[g * G + j].trigger for j in range(G)] for g in range(num_groups)]
-        has_hint = [isinstance(h.hint, str) and h.hint.strip() != "" for h in heads]
-        hard = guidance.select_hard_groups(round0, has_hint, args.hint_trigger_threshold)
+        has_text = [isinstance(h.hint, str) and h.hint.strip() != "" for h in heads]
+        all_wrong = guidance.select_hard_groups(round0, has_text, args.hint_trigger_threshold)
+        # Per stage, the hint text or None (empty, or no more than the stage before): such a stage is skipped.
+        plans = {g: self._plan_hints(heads[g].hint) for g in range(num_groups) if all_wrong[g]}
+        hard = [all_wrong[g] and any(plans[g]) for g in range(num_groups)]  # no usable hint: nothing to add
         keys = [guidance.problem_key(h.problem_id, h.prompt) for h in heads]
         first_stage = [0] * num_groups
         if args.hint_memory:
@@ -270,14 +290,16 @@ class GHPOTrainer(GRPOTrainer):
         still_hard = [g for g in range(num_groups) if hard[g]]
         stage_samples: dict[int, list[tuple[float, list[_Sample]]]] = {}
         rescued_at: dict[int, int] = {}
-        extra_tokens, rounds = 0, 1
+        extra_tokens, rounds, skipped = 0, 1, 0
         for s, ratio in enumerate(self.hint_ratios):
-            active = [g for g in still_hard if first_stage[g] <= s]
+            due = [g for g in still_hard if first_stage[g] <= s]
+            active = [g for g in due if plans[g][s] is not None]
+            skipped += len(due) - len(active)
             if not active:
                 continue
             rounds += 1
             mine = guidance.assign_groups_to_processes(active, self.accelerator.num_processes)[rank]
-            sampled = self._sample_hinted([heads[g] for g in mine], ratio)
+            sampled = self._sample_hinted([heads[g] for g in mine], [plans[g][s] for g in mine])
             results = gather_object([(g, ratio, sampled[k * G : (k + 1) * G]) for k, g in enumerate(mine)])
             for g, ratio_used, samples in results:
                 extra_tokens += sum(len(x.completion_ids) for x in samples)  # padding shards count too
@@ -295,6 +317,7 @@ class GHPOTrainer(GRPOTrainer):
                 chosen[g] = stages[-1]
             if args.hint_memory and g in rescued_at:
                 self.hint_memory.update(keys[g], rescued_at[g])
+        chosen_hint = {g: plans[g][self.hint_ratios.index(r)] for g, (r, _) in chosen.items()}
         for i in range(n_local):
             g, j = divmod(rank * n_local + i, G)
             if g in chosen:
@@ -303,13 +326,19 @@ class GHPOTrainer(GRPOTrainer):
                 prompt_ids[i], completion_ids[i], completions[i] = x.prompt_ids, x.completion_ids, x.completion
                 if logprobs is not None:
                     logprobs[i] = x.logprobs
+            if args.hint_placement == "response":
+                # The completion continues the hint: rewards get the opening to grade the whole answer. The same
+                # list object is TRL's `inputs`, whose columns TRL passes to every reward function.
+                prefix = args.hint_template.format(hint=chosen_hint[g]) if g in chosen else ""
+                inputs[i] = {**inputs[i], "response_prefix": prefix}
 
-        self._log_guidance(num_groups, hard, round0, rescued_at, chosen, heads, extra_tokens, rounds)
+        self._log_guidance(num_groups, hard, all_wrong, round0, rescued_at, chosen_hint, chosen, extra_tokens,
+                           rounds, skipped)
         if args.log_rollouts and self.accelerator.is_main_process:
-            self._write_rollouts(rows, heads, keys, hard, stage_samples, chosen)
+            self._write_rollouts(rows, heads, keys, hard, plans, stage_samples, chosen)
         return prompt_ids, completion_ids, tool_mask, completions, logprobs, extra_fields, images, tool_images
 
-    def _cut(self, hint: str, ratio: float) -> str:
+    def _plan_hints(self, hint: str) -> list[str | None]:
         offsets = None  # whitespace words: the fallback for slow tokenizers, which give no offsets
         tok = self._tokenizer
         if self.args.hint_unit == "token" and getattr(tok, "is_fast", False):
@@ -317,19 +346,28 @@ class GHPOTrainer(GRPOTrainer):
             def offsets(text):
                 return tok(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
 
-        return guidance.cut_hint(hint, ratio, self.args.hint_unit, offsets, self.args.hint_keep_final_answer)
+        return guidance.plan_hint_cuts(hint, self.hint_ratios, self.args.hint_unit, offsets, self.args.hint_keep_final_answer)
 
-    def _sample_hinted(self, heads: list[_Row], ratio: float) -> list[_Sample]:
+    def _sample_hinted(self, heads: list[_Row], hints: list[str]) -> list[_Sample]:
         """G fresh completions per group under its hinted prompt, scored by the trigger reward."""
+        args, G = self.args, self.num_generations
         hinted = [
-            guidance.render_hinted_prompt(h.prompt, self._cut(h.hint, ratio), self.args.hint_template)
-            for h in heads
-            for _ in range(self.num_generations)
+            guidance.render_hinted_prompt(h.prompt, hint, args.hint_template, args.hint_placement)
+            for h, hint in zip(heads, hints)
+            for _ in range(G)
         ]
-        prompt_ids, _, mm_fields = self._tokenize_prompts(hinted)
-        completion_ids, logprobs = self._generate_single_turn(prompt_ids, None, mm_fields, self.num_generations)
+        if args.hint_placement == "response" and is_conversational({"prompt": hinted[0]}):
+            # TRL renders with add_generation_prompt=True, which would close the hint's assistant turn.
+            prompt_ids, mm_fields = render_continued_chat(self.processing_class, hinted, self.chat_template,
+                                                          self.chat_template_kwargs), {}
+        else:
+            prompt_ids, _, mm_fields = self._tokenize_prompts(hinted)
+        completion_ids, logprobs = self._generate_single_turn(prompt_ids, None, mm_fields, G)
         completions = self._decode(hinted, prompt_ids, completion_ids)
-        rows = [h.columns for h in heads for _ in range(self.num_generations)]
+        rows = [h.columns for h in heads for _ in range(G)]
+        if args.hint_placement == "response":
+            rows = [{**r, "response_prefix": args.hint_template.format(hint=hint)}
+                    for r, hint in zip(rows, (hint for hint in hints for _ in range(G)))]
         trigger = self._score_trigger(rows, hinted, completions, completion_ids)
         return [
             _Sample(hinted[i], list(prompt_ids[i]), list(completion_ids[i]),
@@ -364,35 +402,56 @@ class GHPOTrainer(GRPOTrainer):
             raise ValueError(f"Trigger reward {self.args.hint_trigger_reward!r} returned {len(values)} values for {len(prompts)} completions.")
         return [None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v) for v in values]
 
-    def _log_guidance(self, num_groups, hard, round0, rescued_at, chosen, heads, extra_tokens, rounds):
+    def _log_guidance(self, num_groups, hard, all_wrong, round0, rescued_at, chosen_hint, chosen, extra_tokens,
+                      rounds, skipped):
         m = self._metrics["train"]
         m["ghpo/hard_frac"].append(sum(hard) / num_groups)
+        m["ghpo/unhintable_frac"].append((sum(all_wrong) - sum(hard)) / num_groups)
         m["ghpo/trigger_none_frac"].append(sum(guidance.group_has_unscored(t) for t in round0) / num_groups)
         for s, ratio in enumerate(self.hint_ratios):
             m[f"ghpo/rescued_frac/{ratio:g}"].append(sum(1 for v in rescued_at.values() if v == s) / num_groups)
         m["ghpo/unsolved_frac"].append((sum(hard) - len(rescued_at)) / num_groups)
         m["ghpo/hint_ratio_mean"].append(sum(r for r, _ in chosen.values()) / num_groups)
-        hint_tokens = [
-            len(self._tokenizer(self._cut(heads[g].hint, r), add_special_tokens=False)["input_ids"]) for g, (r, _) in chosen.items()
-        ]
+        hint_tokens = [len(self._tokenizer(h, add_special_tokens=False)["input_ids"]) for h in chosen_hint.values()]
         m["ghpo/hint_tokens_mean"].append(sum(hint_tokens) / num_groups)
         m["ghpo/gen_rounds"].append(float(rounds))
+        m["ghpo/skipped_stages"].append(float(skipped))
         m["ghpo/extra_completion_tokens"].append(float(extra_tokens))
 
-    def _write_rollouts(self, rows, heads, keys, hard, stage_samples, chosen):
+    def _write_rollouts(self, rows, heads, keys, hard, plans, stage_samples, chosen):
         G = self.num_generations
         path = os.path.join(self.args.output_dir, "rollouts.jsonl")
         os.makedirs(self.args.output_dir, exist_ok=True)
         with open(path, "a") as f:
             for g, head in enumerate(heads):
-                stages = [{"ratio": 0.0, "prompt": _text(head.prompt),
+                stages = [{"ratio": 0.0, "hint": "", "prompt": _text(head.prompt),
                            "completions": [rows[g * G + j].completion_text for j in range(G)],
                            "trigger": [rows[g * G + j].trigger for j in range(G)]}]
-                stages += [{"ratio": r, "prompt": _text(s[0].prompt), "completions": [_text(x.completion) for x in s],
-                            "trigger": [x.trigger for x in s]} for r, s in stage_samples.get(g, [])]
-                record = {"step": self.state.global_step, "problem_id": keys[g], "hard": hard[g],
-                          "trained_ratio": chosen[g][0] if g in chosen else 0.0, "stages": stages}
+                stages += [{"ratio": r, "hint": plans[g][self.hint_ratios.index(r)], "prompt": _text(s[0].prompt),
+                            "completions": [_text(x.completion) for x in s], "trigger": [x.trigger for x in s]}
+                           for r, s in stage_samples.get(g, [])]
+                record = {"step": self.state.global_step, "problem_id": keys[g], "gold": head.columns.get("solution"),
+                          "hard": hard[g], "trained_ratio": chosen[g][0] if g in chosen else 0.0,
+                          "skipped_ratios": [r for r, h in zip(self.hint_ratios, plans.get(g, [])) if h is None],
+                          "stages": stages}
                 f.write(json.dumps(record) + "\n")
+
+
+def render_continued_chat(processing_class, prompts: list, chat_template=None, chat_template_kwargs=None) -> list:
+    """Token ids of chat prompts whose final assistant message is left open for the model to continue.
+
+    ``hint_placement="response"``: the hint is that message's content. ``continue_final_message`` renders no end of
+    turn after it (TRL's ``_tokenize_prompts`` adds a generation prompt instead, which would close it).
+    """
+    return processing_class.apply_chat_template(
+        conversation=prompts,
+        chat_template=chat_template,
+        continue_final_message=True,
+        add_generation_prompt=False,
+        tokenize=True,
+        return_dict=True,
+        **(chat_template_kwargs or {}),
+    )["input_ids"]
 
 
 def _finite_rewards(func):

@@ -175,23 +175,54 @@ def test_cold_start_no_hints_before_start_step(tiny_model_dir, tmp_path):
 
 
 def test_hint_memory_skips_failed_stages_and_survives_checkpoint(tiny_model_dir, tmp_path):
-    # With ratios 0.1/0.25/0.5 (step cuts of 0, 1, 2 markers) needs-quarter is rescued at stage 1 and
-    # needs-half at stage 2; next time each starts one stage below its rescue.
+    # Char cuts of ratios 0.1/0.25/0.5 are "S1 ", "S1 alpha", "S1 alpha\nS2 beta\n" (all distinct, none empty):
+    # needs-quarter is rescued at stage 0 and needs-half at stage 2; next time each starts one stage below its rescue.
     trainer, _ = _train(
-        tiny_model_dir, tmp_path, hint_memory=True, hint_ratios=[0.1, 0.25, 0.5], max_steps=2,
+        tiny_model_dir, tmp_path, hint_memory=True, hint_unit="char", hint_ratios=[0.1, 0.25, 0.5], max_steps=2,
         save_strategy="steps", save_steps=1,
     )
-    assert trainer.hint_memory.rescued_stage == {"needs-half": 2, "needs-quarter": 1}
+    assert trainer.hint_memory.rescued_stage == {"needs-half": 2, "needs-quarter": 0}
     tok = trainer.processing_class
     groups = [len(c) // G for c in trainer.sampled]
-    # step 0: plain, stage 0 (half, quarter, never), stage 1 (same), stage 2 (half, never)
-    # step 1: plain, stage 0 (quarter, never: half skips it), stage 1 (all three), stage 2 (half, never)
-    assert groups == [6, 3, 3, 2, 6, 2, 3, 2]
+    # step 0: plain, stage 0 (half, quarter, never), stage 1 (half, never), stage 2 (half, never)
+    # step 1: plain, stage 0 (quarter, never: half skips it), stage 1 (half, never), stage 2 (half, never)
+    assert groups == [6, 3, 2, 2, 6, 2, 2, 2]
     stage0_step1 = {tok.decode(list(p)) for p, _ in trainer.sampled[5]}
     assert not any("needs-half" in t for t in stage0_step1)
     assert any("needs-quarter" in t for t in stage0_step1) and any("never" in t for t in stage0_step1)
     saved = json.loads(open(tmp_path / "out" / "checkpoint-2" / "ghpo_state.json").read())
-    assert saved["rescued_stage"] == {"needs-half": 2, "needs-quarter": 1}
+    assert saved["rescued_stage"] == {"needs-half": 2, "needs-quarter": 0}
+
+
+def test_empty_and_repeated_stages_are_skipped_not_sampled(tiny_model_dir, tmp_path):
+    # Step cuts of 0.1/0.2/0.25/0.5: 0 markers (empty), 1, 1 (same as before), 2. Only two stages may be sampled.
+    trainer, _ = _train(tiny_model_dir, tmp_path, hint_ratios=[0.1, 0.2, 0.25, 0.5])
+    groups = [len(c) // G for c in trainer.sampled]
+    assert groups == [6, 3, 2]  # plain; 0.2 (half, quarter, never); 0.5 (half, never)
+    m = trainer.state.log_history[0]
+    # hard groups: half, quarter, never. Stage 0.1 skipped for 3; 0.25 skipped for the 2 still hard.
+    assert m["ghpo/skipped_stages"] == 5.0
+    assert m["ghpo/gen_rounds"] == 3.0
+    assert m["ghpo/rescued_frac/0.2"] == pytest.approx(1 / 6) and m["ghpo/rescued_frac/0.5"] == pytest.approx(1 / 6)
+    assert m["ghpo/rescued_frac/0.1"] == 0.0 and m["ghpo/rescued_frac/0.25"] == 0.0
+    records = [json.loads(line) for line in open(tmp_path / "out" / "rollouts.jsonl")]
+    half = next(r for r in records if r["problem_id"] == "needs-half")
+    assert half["skipped_ratios"] == [0.1, 0.25] and [s["ratio"] for s in half["stages"]] == [0.0, 0.2, 0.5]
+    assert [s["hint"] for s in half["stages"]] == ["", "S1 alpha", "S1 alpha\nS2 beta"]
+
+
+def test_one_step_hint_is_never_hard(tiny_model_dir, tmp_path):
+    one_step = "S1 alpha\nThe final answer is \\boxed{5}."  # its only step states the answer: nothing to hint
+    rows = [dict(r, solution_hint=one_step) for r in make_dataset()]
+    from datasets import Dataset
+
+    args = _config(tmp_path)
+    trainer = _recording(GHPOTrainer)(model=tiny_model_dir, reward_funcs=[accuracy_reward, length_reward], args=args,
+                                      train_dataset=Dataset.from_list(rows))
+    trainer.train()
+    m = trainer.state.log_history[0]
+    assert [len(c) // G for c in trainer.sampled] == [6]  # no hint stage ran
+    assert m["ghpo/hard_frac"] == 0.0 and m["ghpo/unhintable_frac"] == pytest.approx(4 / 6)  # half, quarter, never, no-hint (now has text)
 
 
 def test_config_errors_are_clear(tmp_path):
@@ -225,3 +256,62 @@ def test_token_cut_uses_the_policy_tokenizer(tiny_model_dir, tmp_path):
     assert len(cuts[0]) < len(cuts[1]) < len(cuts[2]) <= len(body)
     half = len(trainer.processing_class(cuts[1], add_special_tokens=False)["input_ids"])
     assert abs(half - n_tokens / 2) <= 4  # about half the policy tokens, backed off to a word boundary
+
+
+def test_response_placement_opens_the_answer_with_the_hint(tiny_model_dir, tmp_path):
+    """hint_placement='response' through TRL's real tokenization of a chat model: the hint opens the assistant
+    turn (left open), the loss sees exactly those prompt ids, and rewards get the hint as response_prefix."""
+    seen = []
+
+    def prefix_probe(completions, response_prefix=None, **kwargs):
+        seen.append(list(response_prefix) if response_prefix is not None else None)
+        return [0.0] * len(completions)
+
+    args = _config(tmp_path, hint_placement="response")
+    assert args.hint_template == "{hint}\n"
+    trainer = _recording(GHPOTrainer)(model=tiny_model_dir, reward_funcs=[accuracy_reward, prefix_probe], args=args,
+                                      train_dataset=make_dataset(chat=True))
+    trainer.train()
+    tok = trainer.processing_class
+    data = make_dataset(chat=True)
+
+    # Stage 0.25 sampled needs-half, needs-quarter, never; each prompt is the unhinted chat with the assistant turn
+    # opened by the hint and not closed: the generation prompt of the plain prompt, then the hint, then nothing.
+    for call, ids, marker in [(1, ["needs-half", "needs-quarter", "never"], "S1 alpha\n"),
+                              (2, ["needs-half", "never"], "S1 alpha\nS2 beta\n")]:
+        for k, (p, _) in enumerate(trainer.sampled[call]):
+            row = next(r for r in data if r["id"] == ids[k // G])
+            plain = tok.apply_chat_template(row["prompt"], add_generation_prompt=True, tokenize=False)
+            assert tok.decode(list(p)) == plain + marker
+            assert "S1" not in tok.decode(list(p)).split("<|im_start|>assistant")[0]  # not in the user message
+
+    # The invariant holds for the loss batch.
+    sampled = {pair for call in trainer.sampled for pair in call}
+    (out,) = trainer.scored
+    pairs = list(zip(_unpad(out["prompt_ids"], out["prompt_mask"]), _unpad(out["completion_ids"], out["completion_mask"])))
+    assert all(pair in sampled for pair in pairs)
+    # Rewards (TRL's call, the last one) see each row's opening: the trained hint, or "" where none.
+    prefixes = seen[-1]
+    assert prefixes[0:G] == ["S1 alpha\nS2 beta\n"] * G  # needs-half, rescued at 0.5
+    assert prefixes[G:2 * G] == ["S1 alpha\n"] * G  # needs-quarter, rescued at 0.25
+    assert prefixes[2 * G:3 * G] == [""] * G  # solvable
+    assert prefixes[3 * G:4 * G] == ["S1 alpha\nS2 beta\nS3 gamma\n"] * G  # never: last stage
+
+
+@pytest.mark.slow
+def test_response_placement_with_smollm2_chat_template():
+    """SmolLM2-135M-Instruct's own template: the rendered prompt ends with the hint inside an open assistant turn."""
+    from transformers import AutoTokenizer
+
+    from ghpo.guidance import RESPONSE_HINT_TEMPLATE, render_hinted_prompt
+    from ghpo.models import resolve_model
+    from ghpo.trainer import render_continued_chat
+
+    tok = AutoTokenizer.from_pretrained(resolve_model("smollm2-135m-instruct"))
+    chat = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Calculate 4 + 8 - 3."}]
+    hinted = render_hinted_prompt(chat, "Step 1: 4 + 8 = 12", RESPONSE_HINT_TEMPLATE, "response")
+    (ids,) = render_continued_chat(tok, [hinted])
+    text = tok.decode(ids)
+    plain = tok.apply_chat_template(chat, add_generation_prompt=True, tokenize=False)
+    assert text == plain + "Step 1: 4 + 8 = 12\n"
+    assert not text.rstrip().endswith("<|im_end|>")

@@ -135,9 +135,10 @@ def test_keep_final_answer_when_asked():
 
 @pytest.mark.parametrize("ratio", [0.1, 0.25, 0.33, 0.5, 0.75, 0.9])
 @pytest.mark.parametrize("solution", SOLUTIONS)
-def test_char_unit_is_plain_slicing(solution, ratio):
+def test_char_unit_is_plain_slicing_up_to_the_answer_step(solution, ratio):
     body = strip_final_answer(solution)
-    assert cut_hint(solution, ratio, unit="char") == body[: int(len(body) * ratio)]
+    cap = guidance.answer_step_start(body)
+    assert cut_hint(solution, ratio, unit="char") == body[: min(int(len(body) * ratio), cap)]
 
 
 def _char_offsets(text):  # a worst-case "tokenizer": every character is a token, so cuts land mid-word
@@ -158,7 +159,7 @@ def test_token_unit_ends_on_word_boundary(solution, ratio, offsets):
 def test_token_unit_counts_tokens():
     body = strip_final_answer(ARITH)
     words = body.split()
-    cut = cut_hint(ARITH, 0.5, unit="token")
+    cut = cut_hint(ARITH, 0.5, unit="token")  # 7 of 15 words: before the answer step, so not capped
     assert len(cut.split()) == math.floor(0.5 * len(words) + 0.5)  # round half up
 
 
@@ -167,6 +168,7 @@ def test_step_unit_cuts_whole_lines_and_sentences():
     assert steps == ["Step 1: 47 + 38 = 85", "Step 2: 85 - 12 = 73", "Step 3: 73 + 9 = 82"]
     assert cut_hint(ARITH, 0.34, unit="step") == "Step 1: 47 + 38 = 85"
     assert cut_hint(ARITH, 0.67, unit="step") == "Step 1: 47 + 38 = 85\nStep 2: 85 - 12 = 73"
+    assert cut_hint(ARITH, 0.9, unit="step") == "Step 1: 47 + 38 = 85\nStep 2: 85 - 12 = 73"  # never step 3
     sentences = guidance.split_steps(strip_final_answer(MATH))
     assert sentences[0] == "Let $x$ be the number of apples."
     assert all(s.count("$") % 2 == 0 for s in sentences)  # never split inside math
@@ -221,3 +223,68 @@ def test_problem_key_prefers_id_and_is_stable():
     k1 = guidance.problem_key(None, [{"role": "user", "content": "q"}])
     assert k1 == guidance.problem_key("", [{"role": "user", "content": "q"}])
     assert k1 != guidance.problem_key(None, [{"role": "user", "content": "q2"}])
+
+
+# -- No leak: a hint never holds the step that states the answer (issue 9) -------------------------------------
+ONE_STEP = "Step 1: 85 + 79 = 164\nThe final answer is \\boxed{164}."
+ORGANISM_V2 = "4 + 8 = 12\n12 - 3 = 9\n\\boxed{9}"
+SCRATCHPAD = "= 12 - 3 + 5\n= 9 + 5\n= 14\n\\boxed{14}"
+GSM8K = (
+    "Natalia sold 48/2 = <<48/2=24>>24 clips in May.\n"
+    "Natalia sold 48+24 = <<48+24=72>>72 clips altogether in April and May.\n#### 72"
+)
+LEAKS = [(ONE_STEP, "164"), (ORGANISM_V2, "9"), (SCRATCHPAD, "14"), (GSM8K, "72"), (ARITH, "82"), (GSM, "10")]
+
+
+@pytest.mark.parametrize("unit", UNITS)
+@pytest.mark.parametrize("ratio", [0.25, 0.5, 0.75, 0.9, 0.99])
+@pytest.mark.parametrize("solution, answer", LEAKS)
+def test_hint_never_holds_the_answer_step(solution, answer, ratio, unit):
+    cut = cut_hint(solution, ratio, unit=unit, token_offsets=_char_offsets if unit == "token" else None)
+    last_step = guidance.split_steps(strip_final_answer(solution))[-1]
+    assert last_step not in cut
+    assert answer not in cut.replace("=", " = ").split()  # the answer as a whole number never appears
+
+
+@pytest.mark.parametrize("unit", UNITS)
+def test_one_step_solution_gives_no_hint(unit):
+    assert [cut_hint(ONE_STEP, r, unit=unit) for r in (0.25, 0.5, 0.75)] == ["", "", ""]
+    assert guidance.plan_hint_cuts(ONE_STEP, (0.25, 0.5, 0.75), unit) == [None, None, None]
+
+
+def test_ratio_one_or_keep_final_answer_give_the_whole_body():
+    assert cut_hint(ORGANISM_V2, 1.0, unit="step") == "4 + 8 = 12\n12 - 3 = 9"
+    assert "12 - 3 = 9" in cut_hint(ORGANISM_V2, 0.75, unit="step", keep_final_answer=True)
+
+
+@pytest.mark.parametrize(
+    "solution, unit, expected",
+    [
+        (ARITH, "step", ["Step 1: 47 + 38 = 85", "Step 1: 47 + 38 = 85\nStep 2: 85 - 12 = 73", None]),
+        (ORGANISM_V2, "step", ["4 + 8 = 12", None, None]),  # 0.25 of 2 steps rounds to 1; then capped
+        (ORGANISM_V2, "token", ["4 + 8", "4 + 8 = 12", None]),  # 3 of 10 words, then 5; 8 would pass the cap
+        (SCRATCHPAD, "step", ["= 12 - 3 + 5", "= 12 - 3 + 5\n= 9 + 5", None]),
+    ],
+)
+def test_plan_skips_empty_and_repeated_stages(solution, unit, expected):
+    plan = guidance.plan_hint_cuts(solution, (0.25, 0.5, 0.75), unit)
+    assert [p is None for p in plan] == [e is None for e in expected]
+    assert [p for p in plan if p] == [e for e in expected if e]
+    kept = [p for p in plan if p]
+    assert len(set(kept)) == len(kept)  # no stage repeats a prompt
+
+
+def test_render_response_placement():
+    chat = [{"role": "system", "content": "S"}, {"role": "user", "content": "Q"}]
+    out = render_hinted_prompt(chat, "4 + 8 = 12", guidance.RESPONSE_HINT_TEMPLATE, placement="response")
+    assert out[:2] == chat and out[2] == {"role": "assistant", "content": "4 + 8 = 12\n"}
+    assert len(chat) == 2  # not mutated
+    assert render_hinted_prompt("Calculate 4 + 8 - 3.\n", "4 + 8 = 12", "{hint}\n", "response") == (
+        "Calculate 4 + 8 - 3.\n4 + 8 = 12\n"
+    )
+    with pytest.raises(ValueError, match="valid: prompt, response"):
+        render_hinted_prompt(chat, "h", placement="answer")
+    with pytest.raises(ValueError, match="already ends with an assistant"):
+        render_hinted_prompt([*chat, {"role": "assistant", "content": "x"}], "h", placement="response")
+    assert guidance.default_hint_template("response") == "{hint}\n"
+    assert guidance.default_hint_template("prompt") == DEFAULT_HINT_TEMPLATE

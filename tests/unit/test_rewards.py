@@ -287,3 +287,19 @@ def test_get_reward_func_unknown_lists_valid_names(name):
         get_reward_func(name)
     for valid in REWARD_FUNCS:
         assert valid in str(err.value)
+
+
+def test_prefilled_answer_is_graded_whole():
+    """hint_placement='response': the completion continues a hint; rewards grade prefix + completion."""
+    from ghpo.rewards import format_reward, full_responses
+
+    completion = "more\n</think>\n<answer>\n42\n</answer>"
+    assert format_reward([completion]) == [0.0]  # alone it does not open the think block
+    assert format_reward([completion], response_prefix=["<think>\n2 + 3 = 5\n"]) == [1.0]
+    assert format_reward([completion], response_prefix=["2 + 3 = 5\n"]) == [0.0]  # default template: no <think>
+    chat = [[{"role": "assistant", "content": "12 - 3 = 9\nThe final answer is \\boxed{9}."}]]
+    assert full_responses(chat, ["4 + 8 = 12\n"]) == ["4 + 8 = 12\n12 - 3 = 9\nThe final answer is \\boxed{9}."]
+    assert full_responses(["x"], [""]) == ["x"] and full_responses(["x"]) == ["x"]
+    assert accuracy_reward(chat, ["9"], response_prefix=["4 + 8 = 12\n"]) == [1.0]
+    # The answer must come from the completion: a prefix alone (never holding the answer) does not score.
+    assert accuracy_reward(["I am not sure."], ["9"], response_prefix=["4 + 8 = 12\n"]) == [0.0]
