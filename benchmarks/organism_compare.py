@@ -2,11 +2,11 @@
 
 Every arm starts from the same cached warm start (``ghpo.organism.warm_start``: a tiny char-level Llama fine-tuned
 with TRL's SFTTrainer on scratchpad solutions of levels 2x1-4x1), trains with GHPOTrainer on the same small
-training set (levels 4x1-6x1, small so problems recur and hint memory can act) for the same number of optimizer
+training set (levels 4x1, 5x1, small so problems recur and hint memory can act) for the same number of optimizer
 steps, and is evaluated WITHOUT hints on held-out problems (greedy pass@1 and sampled avg@k) every K steps.
 
 Two gates come first and are printed before any comparison:
-  regime  on the hard training levels (5x1, 6x1) the warm start leaves >= 50% of groups of G all-wrong without a
+  regime  on the hard training level (5x1) the warm start leaves >= 50% of groups of G all-wrong without a
           hint, and the staged hints (cut as the trainer cuts them) rescue >= 40% of those at some stage;
   health  plain GRPO (the ``grpo`` arm, every seed) raises held-out no-hint accuracy on its training levels, greedy
           and sampled, above noise (95% t-interval over seeds above 0 and the gain above 2 binomial standard
@@ -74,10 +74,10 @@ from ghpo.organism.evaluate import generate  # noqa: E402
 from ghpo.organism.warmstart import STAMP, warm_start_dir  # noqa: E402
 from ghpo.trainer import GHPOConfig, GHPOTrainer  # noqa: E402
 
-EVAL_LEVELS = ("3x1", "4x1", "5x1", "6x1")
+EVAL_LEVELS = ("3x1", "4x1", "5x1")
 EASY = ("3x1",)  # an SFT level RL never trains on: the forgetting check (2x1 has too few problems for 100 held out)
-TRAIN_LEVELS = ("4x1", "5x1", "6x1")  # 4x1: seen in SFT, half solved; 5x1, 6x1: longer than anything SFT taught
-HARD = ("5x1", "6x1")
+TRAIN_LEVELS = ("4x1", "5x1")  # 4x1: seen in SFT, partly solved; 5x1: one step longer than anything SFT taught
+HARD = ("5x1",)  # 6x1 is out: hints rescued too few of its groups on the warm start (see NOTES)
 REWARD_NAME = "boxed_accuracy_reward"  # the trigger reward is chosen by name
 
 BUDGETED = dict(hint_schedule="staged", hint_memory=True, hint_memory_start="at", hint_give_up_after=2,
@@ -104,18 +104,18 @@ class Budget:
     """Sizes of one benchmark run (the full run and --quick differ only here)."""
 
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
-    steps: int = 100  # optimizer steps per arm
+    steps: int = 80  # optimizer steps per arm
     prompts_per_step: int = 16  # B prompts x G completions per optimizer step
     num_generations: int = 8  # G
-    max_completion_length: int = 80  # a 6x1 scratchpad is ~70 tokens
+    max_completion_length: int = 64  # a 5x1 scratchpad is ~57 tokens with its eos
     learning_rate: float = 1e-5  # larger rates made GRPO forget 3x1 (issue 10)
     beta: float = 0.04  # KL to the warm start: without it GRPO and GHPO forgot 3x1 (issue 10)
-    eval_every: int = 25
+    eval_every: int = 20
     eval_per_level: int = 100  # the warm start's held-out set (never seen in SFT or RL)
     avg_k: int = 2  # sampled accuracy: k samples per held-out problem at temperature 1
-    train_rows: int = 192  # 100 steps x 16 prompts draw each problem ~8 times (memory can act)
+    train_rows: int = 160  # 80 steps x 16 prompts draw each problem 8 times (memory can act)
     coldstart_steps: int = 20  # the paper's N = 20
-    probe_per_level: int = 64  # regime probe: training problems per level, groups of G
+    probe_per_level: int = 96  # regime probe: training problems per level, groups of G
     warm: WarmStartSettings = WarmStartSettings()
 
 
@@ -170,20 +170,22 @@ def regime_probe(model_dir: str, rows: list[dict], budget: Budget, ratios=guidan
         texts = generate(model, tok, [r["prompt"] for r in probs for _ in range(G)], budget.max_completion_length,
                          do_sample=True, generator_seed=seed)
         correct = [sum(score_boxed(texts[i * G + j], r["solution"]) for j in range(G)) for i, r in enumerate(probs)]
-        still = [i for i, c in enumerate(correct) if c == 0]
+        # As the trainer: a stage whose cut is empty or repeats the last one is skipped; no usable cut -> not hard.
+        plans = [guidance.plan_hint_cuts(r["solution_hint"], ratios, "token", offsets) for r in probs]
+        still = [i for i, c in enumerate(correct) if c == 0 and any(plans[i])]
         hard = len(still)
         rescued = {}
         for s, w in enumerate(ratios):
-            if not still:
+            staged = [i for i in still if plans[i][s] is not None]
+            if not staged:
                 rescued[f"{w:g}"] = 0
                 continue
-            hinted = [probs[i]["prompt"] + HINT_TEMPLATE.format(
-                hint=guidance.cut_hint(probs[i]["solution_hint"], w, "token", offsets)) for i in still]
+            hinted = [probs[i]["prompt"] + HINT_TEMPLATE.format(hint=plans[i][s]) for i in staged]
             texts = generate(model, tok, [h for h in hinted for _ in range(G)], budget.max_completion_length,
                              do_sample=True, generator_seed=seed + 1 + s)
-            ok = [any(score_boxed(texts[k * G + j], probs[i]["solution"]) for j in range(G)) for k, i in enumerate(still)]
-            rescued[f"{w:g}"] = sum(ok)
-            still = [i for i, o in zip(still, ok) if not o]
+            ok = {i for k, i in enumerate(staged) if any(score_boxed(texts[k * G + j], probs[i]["solution"]) for j in range(G))}
+            rescued[f"{w:g}"] = len(ok)
+            still = [i for i in still if i not in ok]
         out[lv] = {"groups": len(probs), "all_wrong": hard, "rescued": rescued, "never": len(still),
                    "mean_correct_unhinted": statistics.mean(correct) / G if correct else 0.0}
     return out
@@ -783,15 +785,24 @@ def _log_run(r: dict, log) -> None:
 
 
 NOTES = [
-    "## Notes (not computed by this run)\n",
-    "- v3 changes against v2 (issue 10): scratchpad solutions (each line rewrites the remaining expression, so a step "
-    "is local and a model taught 3 steps can run 5), SFT on 2x1-4x1, RL on 4x1-6x1 with beta 0.04 (KL to the warm "
-    "start), 16 prompts x 8 per step, lr 1e-5, 100 held-out problems per level, 5 seeds, 95% t-intervals, and the "
-    "hint template `{hint}` instead of `{hint}\\n` (a token or char cut can end inside a line; with `\\n` appended "
-    "the hinted prompt was no longer a prefix of any worked solution).",
+    "## Notes from building v3 (measured while building it, not computed by the run above)\n",
+    "- v3 against v2 (issue 10): scratchpad solutions (each line rewrites the remaining expression, so a step is "
+    "local and a model taught 3 steps can run 4), SFT on 2x1-4x1, RL on 4x1 + 5x1 with beta 0.04 (KL to the warm "
+    "start), 16 prompts x 8 per step, lr 1e-5, 100 held-out problems per level, 5 seeds, 95% t-intervals, gates "
+    "before the comparison, and the hint template `{hint}` instead of `{hint}\\n` (a token or char cut can end "
+    "inside a line; with a newline appended the hinted prompt was no longer a prefix of any worked solution).",
+    "- 6x1 was dropped from training and evaluation: on this warm start (greedy 5%, sampled 3%) a regime probe of 32 "
+    "groups of 8 left 29 all-wrong and the staged hints rescued only 6 of them (21%), against 11 of 24 (46%) on "
+    "5x1; a 6x1 scratchpad also needs ~75 completion tokens against ~57 for 5x1, and tokens are the CPU budget.",
+    "- The warm start is weaker than the one measured in issue 10 (greedy 3x1 68% here vs 96% there; 4x1 40% vs "
+    "54%) with the same 3 x 64 model, 700 SFT steps and lr 3e-3; not investigated for lack of time (one SFT took "
+    "~24 min on the shared cores). So 3x1 is an 'easy' level the policy does not master, and the forgetting check "
+    "is whether RL on 4x1/5x1 lowers it.",
     "- Token vs char unit: the organism's tokenizer has one token per character, so the two units cut at the same "
-    "place except that the token unit backs off to a word boundary (a char cut may end inside a number, `= 1` of "
-    "`= 15`). The comparison measures exactly that difference, not a subword-vs-char one.",
+    "place except that the token unit backs off to a word boundary (a char cut may end inside a number: `= 1` of "
+    "`= 15`). The staged vs staged-char rows measure exactly that, not a subword-vs-char difference.",
+    "- Hints never reach the last scratchpad line `= <answer>` (ghpo.guidance, issue 9: the cut stops before the "
+    "last reasoning step); the 'hints with the answer' column checks every hinted group of every run.",
 ]
 
 
@@ -803,7 +814,8 @@ def main(argv=None) -> int:
                         "part's results in --out and passed gates unless --force); all: both.")
     p.add_argument("--out", default="docs", help="Folder for RESULTS.md, organism_curves.png, organism_results.json.")
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="Seeds (default 0 1 2 3 4; --quick: 0).")
-    p.add_argument("--steps", type=int, default=None, help="Optimizer steps per arm (default 100; --quick: 2).")
+    p.add_argument("--steps", type=int, default=None, help="Optimizer steps per arm (default 80; --quick: 2).")
+    p.add_argument("--lr", type=float, default=None, help="Learning rate (default 1e-5).")
     p.add_argument("--arms", nargs="+", default=None, help="Comparison arms (default all available).")
     p.add_argument("--jobs", type=int, default=1, help="Runs in parallel, one process and one torch thread each.")
     p.add_argument("--force", action="store_true", help="Run the comparison even if a gate failed (labelled).")
@@ -815,6 +827,8 @@ def main(argv=None) -> int:
         budget = replace(budget, seeds=tuple(a.seeds))
     if a.steps:
         budget = replace(budget, steps=a.steps)
+    if a.lr:
+        budget = replace(budget, learning_rate=a.lr)
     torch.set_num_threads(1)
     _quiet()
     out = Path(a.out)
@@ -887,8 +901,9 @@ def main(argv=None) -> int:
         if unknown:
             raise SystemExit(f"unknown arm(s) {unknown}; valid: {', '.join(arms)}")
         jobs = [(model_dir, train, held_out, bd, s, arm) for s in budget.seeds for arm in chosen]
-        saved["runs"] = [r for r in saved["runs"] if r["arm"] == "grpo"] + run_jobs(jobs, a.jobs, log)
-        saved["parts"].append({"part": "compare", "command": command.replace("--part all", "--part compare"),
+        # Runs of arms not chosen this time are kept, so the comparison can be run in named chunks.
+        saved["runs"] = [r for r in saved["runs"] if r["arm"] not in chosen] + run_jobs(jobs, a.jobs, log)
+        saved["parts"].append({"part": "compare " + " ".join(chosen), "command": command.replace("--part all", "--part compare"),
                                "commit": commit, "jobs": a.jobs, "wall_s": time.perf_counter() - t_cmp,
                                "load": [load1, os.getloadavg()[0]], "forced": bool(not gates_ok)})
         finish(saved)
