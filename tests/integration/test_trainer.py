@@ -247,13 +247,15 @@ def test_trigger_must_be_a_named_reward(tiny_model_dir, tmp_path):
 def test_token_cut_uses_the_policy_tokenizer(tiny_model_dir, tmp_path):
     trainer = GHPOTrainer(model=tiny_model_dir, reward_funcs=[accuracy_reward],
                           args=_config(tmp_path, hint_unit="token"), train_dataset=make_dataset())
-    hint = "Step 1: 47 + 38 = 85\nStep 2: 85 - 12 = 73\nThe final answer is \\boxed{73}."
-    body = "Step 1: 47 + 38 = 85\nStep 2: 85 - 12 = 73"
+    hint = "Step 1: 47 + 38 = 85\nStep 2: 85 - 12 = 73\nStep 3: 73 + 9 = 82\nThe final answer is \\boxed{82}."
+    body = "Step 1: 47 + 38 = 85\nStep 2: 85 - 12 = 73\nStep 3: 73 + 9 = 82"
     n_tokens = len(trainer.processing_class(body, add_special_tokens=False)["input_ids"])
-    cuts = [trainer._cut(hint, r) for r in (0.25, 0.5, 0.75)]
+    cuts = trainer._plan_hints(hint)
+    assert all(cuts)  # three distinct, non-empty stages
     for cut in cuts:
         assert body.startswith(cut) and (len(cut) == len(body) or body[len(cut)].isspace())
-    assert len(cuts[0]) < len(cuts[1]) < len(cuts[2]) <= len(body)
+        assert "Step 3" not in cut  # the answer step is never hinted
+    assert len(cuts[0]) < len(cuts[1]) < len(cuts[2])
     half = len(trainer.processing_class(cuts[1], add_special_tokens=False)["input_ids"])
     assert abs(half - n_tokens / 2) <= 4  # about half the policy tokens, backed off to a word boundary
 
