@@ -273,7 +273,7 @@ def render_hinted_prompt(
     ``placement="prompt"`` (the paper): appended to a text prompt, or to the last user message of a chat prompt.
     ``placement="response"``: the hint is the beginning of the assistant's answer, which the model continues: a
     chat prompt gets a final assistant message holding it (render it with ``continue_final_message=True``); a
-    text prompt has no turns, so it is appended as in ``"prompt"``.
+    text prompt has no turns, so it is appended, on a new line if the prompt does not end with whitespace.
 
     >>> render_hinted_prompt([{"role": "user", "content": "2+3+4?"}], "2 + 3 = 5", "{hint}\\n", "response")[-1]
     {'role': 'assistant', 'content': '2 + 3 = 5\\n'}
@@ -284,6 +284,8 @@ def render_hinted_prompt(
         raise ValueError(f"Unknown hint placement {placement!r}; valid: {', '.join(HINT_PLACEMENTS)}.")
     addition = template.format(hint=hint)
     if isinstance(prompt, str):
+        if placement == "response" and prompt and not prompt[-1].isspace():
+            addition = "\n" + addition  # the answer starts on a line of its own
         return prompt + addition
     messages = [dict(m) for m in prompt]
     if placement == "response":
