@@ -85,6 +85,24 @@ def make_train_parser() -> TrlParser:
     return TrlParser((GHPOScriptArguments, GHPOConfig, ModelConfig), prog="ghpo train")
 
 
+def with_default_recipe(argv: list[str]) -> tuple[list[str], str | None]:
+    """Without ``--config``, arguments override the CPU quickstart recipe (so ``ghpo train --max_steps 2`` is the
+    quickstart, shorter); ``--config none`` starts from GHPOConfig's defaults instead. Returns the arguments to
+    parse and a line saying what runs (None when a recipe was named)."""
+    argv = list(argv)
+    if "--config" in argv:
+        i = argv.index("--config")
+        if i + 1 < len(argv) and argv[i + 1].lower() == "none":
+            return argv[:i] + argv[i + 2:], None
+        return argv, None
+    if any(a in ("-h", "--help") for a in argv):
+        return argv, None
+    overrides = f" with your overrides ({' '.join(argv)})" if argv else ""
+    note = (f"ghpo train: no --config, running the CPU quickstart recipe ({recipe_path(QUICKSTART)}){overrides}. "
+            "Name a recipe with --config, or --config none for GHPOConfig's defaults.")
+    return ["--config", QUICKSTART, *argv], note
+
+
 def parse_train_args(argv: list[str]):
     """Parse `ghpo train` arguments; a bad key in a recipe is an error here, before anything loads."""
     argv = list(argv)
@@ -174,9 +192,9 @@ def train_main(argv: list[str]) -> int:
     # TRL 1.16 calls transformers' deprecated gradient_checkpointing* names around every generation round.
     warnings.filterwarnings("ignore", message=r".*gradient_checkpointing.* is deprecated", category=FutureWarning)
 
-    if not argv:
-        argv = ["--config", QUICKSTART]
-        print(f"ghpo train: no arguments, running the CPU quickstart recipe ({recipe_path(QUICKSTART)}).", flush=True)
+    argv, note = with_default_recipe(argv)
+    if note:
+        print(note, flush=True)
     try:
         script_args, training_args, model_args = parse_train_args(argv)
         dataset, reward_funcs, model_path, report = prepare_training(script_args, training_args, model_args)

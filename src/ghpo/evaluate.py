@@ -41,7 +41,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from ghpo.data import DEFAULT_SYSTEM_PROMPT
-from ghpo.guidance import DEFAULT_HINT_TEMPLATE, HINT_UNITS, cut_hint, render_hinted_prompt
+from ghpo.guidance import HINT_PLACEMENTS, HINT_UNITS, cut_hint, default_hint_template, render_hinted_prompt
 
 __all__ = [
     "ANSWER_KINDS",
@@ -555,7 +555,10 @@ def tokenize_prompt(tokenizer, prompt: list[dict[str, str]] | str) -> list[int]:
         return list(tokenizer(prompt)["input_ids"])
     if getattr(tokenizer, "chat_template", None) is None:
         raise ValueError("the model's tokenizer has no chat template; evaluate with --no-chat (plain text prompts)")
-    ids = tokenizer.apply_chat_template(prompt, add_generation_prompt=True, tokenize=True, return_dict=True)["input_ids"]
+    # A final assistant message is a hint that opens the answer: left open for the model to continue.
+    opened = prompt[-1].get("role") == "assistant"
+    ids = tokenizer.apply_chat_template(prompt, add_generation_prompt=not opened, continue_final_message=opened,
+                                        tokenize=True, return_dict=True)["input_ids"]
     return list(ids[0] if ids and isinstance(ids[0], list) else ids)
 
 
@@ -710,8 +713,12 @@ class EvalConfig:
         "help": "Hint dependence: also evaluate with the first w of the reference solution as a hint (comma "
                 "list, e.g. 0.5 or 0.25,0.5,0.75). Only benchmarks with a solution column are hinted."})
     hint_unit: str = field(default="token", metadata={"help": f"How hints are cut ({', '.join(HINT_UNITS)}), as in training."})
-    hint_template: str = field(default=DEFAULT_HINT_TEMPLATE, metadata={
-        "help": "Text appended to the problem, with '{hint}' where the solution prefix goes (training's default)."})
+    hint_placement: str = field(default="prompt", metadata={
+        "help": "Where the hint goes, as in training: 'prompt' (appended to the problem) or 'response' (it opens the "
+                "answer, which the model continues; the answer graded is hint + continuation)."})
+    hint_template: str | None = field(default=None, metadata={
+        "help": "'{hint}' is replaced by the solution prefix. Default, as in training: the paper's sentence for "
+                "'prompt', '{hint}\\n' for 'response'."})
     limit: int | None = field(default=None, metadata={"help": "Evaluate only the first N problems of each benchmark."})
     batch_size: int = field(default=32, metadata={"help": "Sequences per generate call (transformers backend)."})
     backend: str = field(default="auto", metadata={
@@ -755,6 +762,10 @@ class EvalConfig:
                 raise ValueError(f"hint ratio {w} must be in (0, 1]")
         if self.hint_unit not in HINT_UNITS:
             raise ValueError(f"hint_unit {self.hint_unit!r} is not one of {', '.join(HINT_UNITS)}")
+        if self.hint_placement not in HINT_PLACEMENTS:
+            raise ValueError(f"hint_placement {self.hint_placement!r} is not one of {', '.join(HINT_PLACEMENTS)}")
+        if self.hint_template is None:
+            self.hint_template = default_hint_template(self.hint_placement)
         if "{hint}" not in self.hint_template:
             raise ValueError("hint_template must contain '{hint}' where the solution prefix goes")
         if self.backend not in BACKENDS:
@@ -844,8 +855,11 @@ def evaluate_model(config: EvalConfig, backend=None, progress: bool = True, log:
             if p.hint:
                 for w in config.hint_ratios:
                     hint = cut_hint(p.hint, w, config.hint_unit, offsets)
+                    if not hint:  # e.g. a 1-step solution: no hint without its answer step, as in training
+                        continue
                     hints[(name, i, f"hint@{_ratio_label(w)}")] = hint
-                    variants.append((f"hint@{_ratio_label(w)}", render_hinted_prompt(p.prompt, hint, config.hint_template)))
+                    variants.append((f"hint@{_ratio_label(w)}", render_hinted_prompt(
+                        p.prompt, hint, config.hint_template, config.hint_placement)))
             for variant, prompt in variants:
                 requests.append((name, i, variant))
                 prompt_ids.append(tokenize_prompt(tokenizer, prompt))
@@ -857,12 +871,17 @@ def evaluate_model(config: EvalConfig, backend=None, progress: bool = True, log:
                                max_new_tokens=config.max_new_tokens, seed=config.seed, progress=progress)
     gen_seconds = time.time() - gen_started
 
+    def response_prefix(request) -> str:  # a hint that opened the answer is part of the answer graded
+        if config.hint_placement != "response" or request[2] == "plain":
+            return ""
+        return config.hint_template.format(hint=hints[request])
+
     # Score per answer kind in one batch each (math-verify runs in worker processes).
     flat: list[tuple[int, int]] = [(r, s) for r, samples in enumerate(outputs) for s in range(len(samples))]
     verdicts: dict[tuple[int, int], float | None] = {}
     for kind in ANSWER_KINDS:
         idx = [(r, s) for r, s in flat if problems_by_bench[requests[r][0]][requests[r][1]].answer_kind == kind]
-        texts = [outputs[r][s].text for r, s in idx]
+        texts = [response_prefix(requests[r]) + outputs[r][s].text for r, s in idx]
         golds = [problems_by_bench[requests[r][0]][requests[r][1]].gold for r, _ in idx]
         verdicts.update(zip(idx, score_completions(texts, golds, kind) if idx else []))
 
@@ -972,6 +991,8 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPars
                         default=[], help=_HELP["hint_ratios"])
     parser.add_argument("--hint-unit", "--hint_unit", dest="hint_unit", default=d["hint_unit"].default,
                         choices=HINT_UNITS, help=_HELP["hint_unit"])
+    parser.add_argument("--hint-placement", "--hint_placement", dest="hint_placement",
+                        default=d["hint_placement"].default, choices=HINT_PLACEMENTS, help=_HELP["hint_placement"])
     parser.add_argument("--hint-template", "--hint_template", dest="hint_template",
                         default=d["hint_template"].default, help=_HELP["hint_template"])
     parser.add_argument("--limit", type=int, default=None, help=_HELP["limit"])

@@ -273,7 +273,7 @@ def render_hinted_prompt(
     ``placement="prompt"`` (the paper): appended to a text prompt, or to the last user message of a chat prompt.
     ``placement="response"``: the hint is the beginning of the assistant's answer, which the model continues: a
     chat prompt gets a final assistant message holding it (render it with ``continue_final_message=True``); a
-    text prompt has no turns, so it is appended as in ``"prompt"``.
+    text prompt has no turns, so it is appended, on a new line if the prompt does not end with whitespace.
 
     >>> render_hinted_prompt([{"role": "user", "content": "2+3+4?"}], "2 + 3 = 5", "{hint}\\n", "response")[-1]
     {'role': 'assistant', 'content': '2 + 3 = 5\\n'}
@@ -284,6 +284,8 @@ def render_hinted_prompt(
         raise ValueError(f"Unknown hint placement {placement!r}; valid: {', '.join(HINT_PLACEMENTS)}.")
     addition = template.format(hint=hint)
     if isinstance(prompt, str):
+        if placement == "response" and prompt and not prompt[-1].isspace():
+            addition = "\n" + addition  # the answer starts on a line of its own
         return prompt + addition
     messages = [dict(m) for m in prompt]
     if placement == "response":
@@ -316,29 +318,67 @@ def problem_key(problem_id: Any, prompt: Any) -> str:
     return hashlib.sha1(json.dumps(prompt, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+MEMORY_STARTS = ("below", "at")
+HINT_ROUNDS = ("sequential", "single")
+
+
 @dataclass
 class HintMemory:
-    """Per problem, the stage index that last rescued it; next time, skip the stages that failed then.
+    """What guidance learnt about each problem, so hints are paid for only where they help (beyond the paper).
 
-    ``first_stage`` starts one stage below the last rescue (so the model can show it needs less help).
+    ``rescued_stage``: the stage index that last rescued the problem; next time start there (``start="at"``) or
+    one stage below (``"below"``: the model may show it needs less help). ``failed_visits``: hard visits in a row
+    that no stage rescued; after ``give_up_after`` of them the problem's visits are not hinted, until
+    ``retry_after`` such visits have been skipped (a model that improved gets another chance).
+
+    >>> m = HintMemory()
+    >>> m.record_failure("p"); m.record_failure("p")
+    >>> [m.take_visit("p", give_up_after=2, retry_after=2) for _ in range(4)]
+    [False, False, True, False]
     """
 
     rescued_stage: dict[str, int] = field(default_factory=dict)
+    failed_visits: dict[str, int] = field(default_factory=dict)
+    skipped_visits: dict[str, int] = field(default_factory=dict)
 
-    def first_stage(self, key: str) -> int:
-        return max(0, self.rescued_stage.get(key, 0) - 1)
+    def first_stage(self, key: str, start: str = "below") -> int:
+        if start not in MEMORY_STARTS:
+            raise ValueError(f"Unknown memory start {start!r}; valid: {', '.join(MEMORY_STARTS)}.")
+        stage = self.rescued_stage.get(key, 0)
+        return stage if start == "at" else max(0, stage - 1)
+
+    def take_visit(self, key: str, give_up_after: int = 0, retry_after: int = 0) -> bool:
+        """Whether this hard visit of ``key`` is hinted. False: given up on, the skip is counted (retry later)."""
+        if give_up_after <= 0 or self.failed_visits.get(key, 0) < give_up_after:
+            return True
+        skipped = self.skipped_visits.get(key, 0) + 1
+        if skipped > retry_after:
+            self.skipped_visits.pop(key, None)
+            return True
+        self.skipped_visits[key] = skipped
+        return False
 
     def update(self, key: str, stage: int) -> None:
-        """Record that stage index ``stage`` rescued ``key`` (a never-rescued problem keeps its entry)."""
+        """Record that stage index ``stage`` rescued ``key``."""
         self.rescued_stage[key] = stage
+        self.failed_visits.pop(key, None)
+        self.skipped_visits.pop(key, None)
+
+    def record_failure(self, key: str) -> None:
+        """Every stage tried on a hard visit of ``key`` stayed all wrong."""
+        self.failed_visits[key] = self.failed_visits.get(key, 0) + 1
 
     def forget(self, key: str) -> None:
-        """The problem was solved without a hint: it needs no head start any more."""
-        self.rescued_stage.pop(key, None)
+        """The problem was solved without a hint: it needs no head start, and is not given up on."""
+        for table in (self.rescued_stage, self.failed_visits, self.skipped_visits):
+            table.pop(key, None)
 
     def to_json(self) -> str:
-        return json.dumps({"rescued_stage": self.rescued_stage}, sort_keys=True)
+        return json.dumps({"rescued_stage": self.rescued_stage, "failed_visits": self.failed_visits,
+                           "skipped_visits": self.skipped_visits}, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> HintMemory:
-        return cls(rescued_stage={str(k): int(v) for k, v in json.loads(text)["rescued_stage"].items()})
+        data = json.loads(text)  # checkpoints written before failed/skipped visits existed hold rescued_stage only
+        return cls(**{name: {str(k): int(v) for k, v in data.get(name, {}).items()}
+                      for name in ("rescued_stage", "failed_visits", "skipped_visits")})

@@ -130,7 +130,39 @@ class GHPOConfig(GRPOConfig):
         default=False,
         metadata={
             "help": "Remember per problem (the 'id' column, else a prompt hash) the stage that rescued it, and next "
-            "time start one stage below it. Beyond the paper; saved in checkpoints."
+            "time start from it (see hint_memory_start). Beyond the paper; saved in checkpoints."
+        },
+    )
+    hint_memory_start: str = field(
+        default="below",
+        metadata={
+            "help": "With hint_memory: a problem rescued at stage s starts at s-1 next time ('below': it may need "
+            "less help now) or at s ('at': fewer rounds).",
+            "choices": list(guidance.MEMORY_STARTS),
+        },
+    )
+    hint_give_up_after: int = field(
+        default=0,
+        metadata={
+            "help": "With hint_memory: stop hinting a problem after this many hard visits in a row that no stage "
+            "rescued (0: never give up). Its groups then train as plain GRPO (no signal, no extra rollouts)."
+        },
+    )
+    hint_retry_after: int = field(
+        default=4,
+        metadata={
+            "help": "With hint_give_up_after: skipped visits of a given-up problem before it is hinted again, so a "
+            "policy that improved gets another chance."
+        },
+    )
+    hint_rounds: str = field(
+        default="sequential",
+        metadata={
+            "help": "'sequential' (the paper): one generation round per stage, only for groups still all wrong. "
+            "'single': every remaining stage of every hard group in one extra generation call, then each group "
+            "trains on its least-help stage that was right: at most 2 rounds a step (for backends where a round's "
+            "latency dominates, e.g. vLLM) at the price of more sampled tokens.",
+            "choices": list(guidance.HINT_ROUNDS),
         },
     )
     log_rollouts: bool = field(
@@ -164,6 +196,14 @@ class GHPOConfig(GRPOConfig):
             raise ValueError(f"hint_start_step must be >= 0, got {self.hint_start_step}.")
         if self.hint_unrescued not in ("last_stage", "original"):
             raise ValueError(f"hint_unrescued must be 'last_stage' or 'original', got {self.hint_unrescued!r}.")
+        if self.hint_memory_start not in guidance.MEMORY_STARTS:
+            raise ValueError(f"hint_memory_start must be one of {', '.join(guidance.MEMORY_STARTS)}, got {self.hint_memory_start!r}.")
+        if self.hint_rounds not in guidance.HINT_ROUNDS:
+            raise ValueError(f"hint_rounds must be one of {', '.join(guidance.HINT_ROUNDS)}, got {self.hint_rounds!r}.")
+        if self.hint_give_up_after < 0 or self.hint_retry_after < 0:
+            raise ValueError("hint_give_up_after and hint_retry_after must be >= 0.")
+        if self.hint_give_up_after and not self.hint_memory:
+            raise ValueError("hint_give_up_after needs hint_memory=True (the memory keeps the failed visits).")
 
 
 class _Row(NamedTuple):
@@ -220,6 +260,11 @@ class GHPOTrainer(GRPOTrainer):
             raise ValueError("The hint trigger must be a verifiable reward function, not a reward model.")
         if self.tools or self.rollout_func is not None or self.environment_factories is not None:
             raise NotImplementedError("GHPO hints with tools, environments or rollout_func are not supported yet.")
+        # No double scoring: TRL's reward call reuses the trigger values guidance already computed.
+        self._trigger_func = self.reward_funcs[self._trigger_index]
+        self._trigger_known: dict[tuple, float | None] = {}
+        if not is_async_callable(self._trigger_func):
+            self.reward_funcs[self._trigger_index] = _reuse_known(self._trigger_func, self._trigger_known)
 
     # -- TRL hooks ---------------------------------------------------------------------------------------------
     def _generate_and_score_completions(self, inputs):
@@ -280,43 +325,58 @@ class GHPOTrainer(GRPOTrainer):
         plans = {g: self._plan_hints(heads[g].hint) for g in range(num_groups) if all_wrong[g]}
         hard = [all_wrong[g] and any(plans[g]) for g in range(num_groups)]  # no usable hint: nothing to add
         keys = [guidance.problem_key(h.problem_id, h.prompt) for h in heads]
-        first_stage = [0] * num_groups
+        first_stage, given_up, saved = [0] * num_groups, set(), 0
         if args.hint_memory:
+            memory = self.hint_memory
             for g in range(num_groups):
-                if not hard[g] and guidance.is_rescued(round0[g], args.hint_trigger_threshold):
-                    self.hint_memory.forget(keys[g])  # solved unaided: needs no head start any more
-                first_stage[g] = self.hint_memory.first_stage(keys[g])
+                if not hard[g]:
+                    if guidance.is_rescued(round0[g], args.hint_trigger_threshold):
+                        memory.forget(keys[g])  # solved unaided: needs no head start any more
+                    continue
+                first_stage[g] = memory.first_stage(keys[g], args.hint_memory_start)
+                if not memory.take_visit(keys[g], args.hint_give_up_after, args.hint_retry_after):
+                    given_up.add(g)
+                usable = [s for s, h in enumerate(plans[g]) if h is not None]
+                saved += len(usable) if g in given_up else sum(1 for s in usable if s < first_stage[g])
 
-        still_hard = [g for g in range(num_groups) if hard[g]]
-        stage_samples: dict[int, list[tuple[float, list[_Sample]]]] = {}
+        # Rounds of (group, stage) jobs: one per stage for the groups still hard ('sequential', the paper), or every
+        # remaining stage at once ('single').
+        still_hard = [g for g in range(num_groups) if hard[g] and g not in given_up]
+        stage_samples: dict[int, dict[int, list[_Sample]]] = {}
         rescued_at: dict[int, int] = {}
         extra_tokens, rounds, skipped = 0, 1, 0
-        for s, ratio in enumerate(self.hint_ratios):
-            due = [g for g in still_hard if first_stage[g] <= s]
-            active = [g for g in due if plans[g][s] is not None]
-            skipped += len(due) - len(active)
-            if not active:
+        stage_lists = [[s] for s in range(len(self.hint_ratios))]
+        if args.hint_rounds == "single":
+            stage_lists = [list(range(len(self.hint_ratios)))]
+        for stages in stage_lists:
+            due = [(g, s) for s in stages for g in still_hard if first_stage[g] <= s]
+            jobs = [(g, s) for g, s in due if plans[g][s] is not None]
+            skipped += len(due) - len(jobs)
+            if not jobs:
                 continue
             rounds += 1
-            mine = guidance.assign_groups_to_processes(active, self.accelerator.num_processes)[rank]
-            sampled = self._sample_hinted([heads[g] for g in mine], [plans[g][s] for g in mine])
-            results = gather_object([(g, ratio, sampled[k * G : (k + 1) * G]) for k, g in enumerate(mine)])
-            for g, ratio_used, samples in results:
-                extra_tokens += sum(len(x.completion_ids) for x in samples)  # padding shards count too
-                if g not in still_hard or any(r == ratio_used for r, _ in stage_samples.get(g, [])):
-                    continue  # a padding duplicate
-                stage_samples.setdefault(g, []).append((ratio_used, samples))
-                if guidance.is_rescued([x.trigger for x in samples], args.hint_trigger_threshold):
-                    rescued_at[g] = s
+            for (g, s), samples, tokens in self._run_round(jobs, heads, plans):
+                extra_tokens += tokens  # padding shards count too
+                if samples is not None:
+                    stage_samples.setdefault(g, {})[s] = samples
+            for g in still_hard:
+                right = [s for s in sorted(stage_samples.get(g, {})) if guidance.is_rescued(
+                    [x.trigger for x in stage_samples[g][s]], args.hint_trigger_threshold)]
+                if right:
+                    rescued_at[g] = right[0]  # the least help that was enough
             still_hard = [g for g in still_hard if g not in rescued_at]
 
         # The group trains on the stage that rescued it, or (never rescued) on the last stage or the original.
         chosen: dict[int, tuple[float, list[_Sample]]] = {}
-        for g, stages in stage_samples.items():
+        for g, by_stage in stage_samples.items():
+            s = rescued_at.get(g, max(by_stage))
             if g in rescued_at or args.hint_unrescued == "last_stage":
-                chosen[g] = stages[-1]
-            if args.hint_memory and g in rescued_at:
-                self.hint_memory.update(keys[g], rescued_at[g])
+                chosen[g] = (self.hint_ratios[s], by_stage[s])
+            if args.hint_memory:
+                if g in rescued_at:
+                    self.hint_memory.update(keys[g], rescued_at[g])
+                else:
+                    self.hint_memory.record_failure(keys[g])
         chosen_hint = {g: plans[g][self.hint_ratios.index(r)] for g, (r, _) in chosen.items()}
         for i in range(n_local):
             g, j = divmod(rank * n_local + i, G)
@@ -326,17 +386,37 @@ class GHPOTrainer(GRPOTrainer):
                 prompt_ids[i], completion_ids[i], completions[i] = x.prompt_ids, x.completion_ids, x.completion
                 if logprobs is not None:
                     logprobs[i] = x.logprobs
+                trigger[i] = x.trigger
             if args.hint_placement == "response":
                 # The completion continues the hint: rewards get the opening to grade the whole answer. The same
                 # list object is TRL's `inputs`, whose columns TRL passes to every reward function.
                 prefix = args.hint_template.format(hint=chosen_hint[g]) if g in chosen else ""
                 inputs[i] = {**inputs[i], "response_prefix": prefix}
+        self._trigger_known.clear()
+        self._trigger_known.update(
+            {_trigger_key(prompts[i], completion_ids[i]): trigger[i] for i in range(n_local)})
 
         self._log_guidance(num_groups, hard, all_wrong, round0, rescued_at, chosen_hint, chosen, extra_tokens,
-                           rounds, skipped)
+                           rounds, skipped, len(given_up), saved)
         if args.log_rollouts and self.accelerator.is_main_process:
             self._write_rollouts(rows, heads, keys, hard, plans, stage_samples, chosen)
         return prompt_ids, completion_ids, tool_mask, completions, logprobs, extra_fields, images, tool_images
+
+    def _run_round(self, jobs: list[tuple[int, int]], heads: list[_Row], plans: dict) -> list:
+        """One generation call for (group, stage) jobs, shared out evenly in whole groups over processes.
+
+        Returns ``((group, stage), samples, tokens)`` for every job of every process; samples is None for a padding
+        duplicate (thrown away, its tokens still counted)."""
+        G = self.num_generations
+        mine = guidance.assign_groups_to_processes(list(range(len(jobs))), self.accelerator.num_processes)
+        mine = [jobs[k] for k in mine[self.accelerator.process_index]]
+        sampled = self._sample_hinted([heads[g] for g, _ in mine], [plans[g][s] for g, s in mine])
+        gathered = gather_object([(job, sampled[k * G:(k + 1) * G]) for k, job in enumerate(mine)])
+        out, seen = [], set()
+        for job, samples in gathered:
+            out.append((job, None if job in seen else samples, sum(len(x.completion_ids) for x in samples)))
+            seen.add(job)
+        return out
 
     def _plan_hints(self, hint: str) -> list[str | None]:
         offsets = None  # whitespace words: the fallback for slow tokenizers, which give no offsets
@@ -389,7 +469,7 @@ class GHPOTrainer(GRPOTrainer):
 
     def _score_trigger(self, rows: list[dict], prompts, completions, completion_ids) -> list[float | None]:
         """The trigger reward per completion, called the way TRL calls reward functions; NaN becomes None."""
-        func = self.reward_funcs[self._trigger_index]
+        func = self._trigger_func
         keys = [k for k in rows[0] if k not in ("prompt", "completion", "completion_ids")]
         kwargs = {k: [r.get(k) for r in rows] for k in keys}
         kwargs.update(trainer_state=self.state, log_extra=_ignore, log_metric=_ignore)
@@ -403,7 +483,7 @@ class GHPOTrainer(GRPOTrainer):
         return [None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v) for v in values]
 
     def _log_guidance(self, num_groups, hard, all_wrong, round0, rescued_at, chosen_hint, chosen, extra_tokens,
-                      rounds, skipped):
+                      rounds, skipped, given_up, saved):
         m = self._metrics["train"]
         m["ghpo/hard_frac"].append(sum(hard) / num_groups)
         m["ghpo/unhintable_frac"].append((sum(all_wrong) - sum(hard)) / num_groups)
@@ -416,6 +496,9 @@ class GHPOTrainer(GRPOTrainer):
         m["ghpo/hint_tokens_mean"].append(sum(hint_tokens) / num_groups)
         m["ghpo/gen_rounds"].append(float(rounds))
         m["ghpo/skipped_stages"].append(float(skipped))
+        if self.args.hint_memory:
+            m["ghpo/memory_given_up"].append(given_up / num_groups)
+            m["ghpo/memory_saved_stages"].append(float(saved))
         m["ghpo/extra_completion_tokens"].append(float(extra_tokens))
 
     def _write_rollouts(self, rows, heads, keys, hard, plans, stage_samples, chosen):
@@ -427,9 +510,9 @@ class GHPOTrainer(GRPOTrainer):
                 stages = [{"ratio": 0.0, "hint": "", "prompt": _text(head.prompt),
                            "completions": [rows[g * G + j].completion_text for j in range(G)],
                            "trigger": [rows[g * G + j].trigger for j in range(G)]}]
-                stages += [{"ratio": r, "hint": plans[g][self.hint_ratios.index(r)], "prompt": _text(s[0].prompt),
-                            "completions": [_text(x.completion) for x in s], "trigger": [x.trigger for x in s]}
-                           for r, s in stage_samples.get(g, [])]
+                stages += [{"ratio": self.hint_ratios[s], "hint": plans[g][s], "prompt": _text(x[0].prompt),
+                            "completions": [_text(y.completion) for y in x], "trigger": [y.trigger for y in x]}
+                           for s, x in sorted(stage_samples.get(g, {}).items())]
                 record = {"step": self.state.global_step, "problem_id": keys[g], "gold": head.columns.get("solution"),
                           "hard": hard[g], "trained_ratio": chosen[g][0] if g in chosen else 0.0,
                           "skipped_ratios": [r for r, h in zip(self.hint_ratios, plans.get(g, [])) if h is None],
@@ -474,6 +557,25 @@ def _finite_rewards(func):
 
     checked._ghpo_checked = True
     return checked
+
+
+def _trigger_key(prompt, completion_ids) -> tuple:
+    return _text(prompt), tuple(completion_ids)
+
+
+def _reuse_known(func, known: dict):
+    """The trigger reward as TRL calls it, answering from ``known`` (values guidance computed on exactly these
+    prompts and completions this step) and calling ``func`` only when a completion is not known."""
+
+    @functools.wraps(func)
+    def reuse(*args, prompts=None, completion_ids=None, **kwargs):
+        if prompts is not None and completion_ids is not None and known:
+            keys = [_trigger_key(p, c) for p, c in zip(prompts, completion_ids)]
+            if len(keys) == len(prompts) and all(k in known for k in keys):
+                return [known[k] for k in keys]
+        return func(*args, prompts=prompts, completion_ids=completion_ids, **kwargs)
+
+    return reuse
 
 
 def _ignore(*args, **kwargs):

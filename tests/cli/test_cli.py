@@ -35,6 +35,26 @@ def test_yaml_recipe_and_overrides(tmp_path):
     assert model.model_name_or_path == cli.DEFAULT_MODEL
 
 
+def test_overrides_without_config_apply_on_top_of_the_quickstart(capsys, no_model_load):
+    argv, note = cli.with_default_recipe(["--max_steps", "2"])
+    assert "quickstart" in note and "--max_steps 2" in note
+    script, train, model = cli.parse_train_args(argv)
+    _, quick, _ = cli.parse_train_args(["--config", cli.QUICKSTART])
+    assert train.max_steps == 2 and quick.max_steps != 2
+    assert script.dataset_name == cli.parse_train_args(["--config", cli.QUICKSTART])[0].dataset_name
+    assert (train.num_generations, train.max_completion_length, train.hint_placement) == (
+        quick.num_generations, quick.max_completion_length, quick.hint_placement)
+    # --config none: GHPOConfig's own defaults, no recipe.
+    argv, note = cli.with_default_recipe(["--config", "none", "--max_steps", "2", "--use_cpu", "true"])
+    assert note is None and "--config" not in argv
+    _, bare, _ = cli.parse_train_args(argv)
+    assert bare.num_generations == 8  # TRL's default, not the quickstart's
+    # A named recipe is left alone; the note is printed when training starts.
+    assert cli.with_default_recipe(["--config", "x.yaml"]) == (["--config", "x.yaml"], None)
+    recipe_error = cli.main(["train", "--max_steps", "2", "--reward_funcs", "nonsense"])
+    assert recipe_error == 2 and "running the CPU quickstart recipe" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("recipe", cli.list_recipes())
 def test_shipped_recipes_parse(recipe):
     # transformers refuses bf16 without a GPU at config time; that is the only override.

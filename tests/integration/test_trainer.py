@@ -247,13 +247,15 @@ def test_trigger_must_be_a_named_reward(tiny_model_dir, tmp_path):
 def test_token_cut_uses_the_policy_tokenizer(tiny_model_dir, tmp_path):
     trainer = GHPOTrainer(model=tiny_model_dir, reward_funcs=[accuracy_reward],
                           args=_config(tmp_path, hint_unit="token"), train_dataset=make_dataset())
-    hint = "Step 1: 47 + 38 = 85\nStep 2: 85 - 12 = 73\nThe final answer is \\boxed{73}."
-    body = "Step 1: 47 + 38 = 85\nStep 2: 85 - 12 = 73"
+    hint = "Step 1: 47 + 38 = 85\nStep 2: 85 - 12 = 73\nStep 3: 73 + 9 = 82\nThe final answer is \\boxed{82}."
+    body = "Step 1: 47 + 38 = 85\nStep 2: 85 - 12 = 73\nStep 3: 73 + 9 = 82"
     n_tokens = len(trainer.processing_class(body, add_special_tokens=False)["input_ids"])
-    cuts = [trainer._cut(hint, r) for r in (0.25, 0.5, 0.75)]
+    cuts = trainer._plan_hints(hint)
+    assert all(cuts)  # three distinct, non-empty stages
     for cut in cuts:
         assert body.startswith(cut) and (len(cut) == len(body) or body[len(cut)].isspace())
-    assert len(cuts[0]) < len(cuts[1]) < len(cuts[2]) <= len(body)
+        assert "Step 3" not in cut  # the answer step is never hinted
+    assert len(cuts[0]) < len(cuts[1]) < len(cuts[2])
     half = len(trainer.processing_class(cuts[1], add_special_tokens=False)["input_ids"])
     assert abs(half - n_tokens / 2) <= 4  # about half the policy tokens, backed off to a word boundary
 
@@ -315,3 +317,80 @@ def test_response_placement_with_smollm2_chat_template():
     plain = tok.apply_chat_template(chat, add_generation_prompt=True, tokenize=False)
     assert text == plain + "Step 1: 4 + 8 = 12\n"
     assert not text.rstrip().endswith("<|im_end|>")
+
+
+def _counting(func):
+    calls = []
+
+    def accuracy_reward(prompts, completions, **kwargs):  # same __name__: it is the trigger
+        calls.append(len(completions))
+        return func(prompts=prompts, completions=completions, **kwargs)
+
+    return accuracy_reward, calls
+
+
+@pytest.mark.parametrize("schedule", ["staged", "none"])
+def test_trigger_is_scored_once_per_completion(tiny_model_dir, tmp_path, schedule):
+    """No double scoring: TRL's reward call reuses what guidance scored; hinted rounds score only their own."""
+    trigger, calls = _counting(accuracy_reward)
+    args = _config(tmp_path, hint_schedule=schedule)
+    trainer = GHPOTrainer(model=tiny_model_dir, reward_funcs=[trigger, length_reward], args=args,
+                          train_dataset=make_dataset())
+    trainer.train()
+    if schedule == "none":
+        assert calls == [12]  # TRL's own call
+    else:
+        assert calls == [12, 3 * G, 2 * G, 1 * G]  # round 0 and three stages; TRL's call was answered from them
+    logs = trainer.state.log_history[0]
+    expected = (2 + 2 + 2) / 10 if schedule == "staged" else 2 / 10  # rescued groups are right after hinting
+    assert logs["rewards/accuracy_reward/mean"] == pytest.approx(expected)
+
+
+def test_budgeted_memory_starts_at_the_rescue_and_gives_up_then_retries(tiny_model_dir, tmp_path):
+    # Char cuts of 0.1/0.25/0.5: needs-quarter rescued at stage 0, needs-half at stage 2, never: no stage.
+    trainer, _ = _train(
+        tiny_model_dir, tmp_path, hint_memory=True, hint_memory_start="at", hint_give_up_after=1,
+        hint_retry_after=1, hint_unit="char", hint_ratios=[0.1, 0.25, 0.5], max_steps=3,
+    )
+    groups = [len(c) // G for c in trainer.sampled]
+    # step 0: plain; stage 0 (half, quarter, never); stage 1 (half, never); stage 2 (half, never)
+    # step 1: 'never' given up (1 failed visit); half starts at its rescue stage 2; quarter at 0
+    #         plain; stage 0 (quarter); stage 2 (half)
+    # step 2: 'never' retried (1 visit skipped): plain; stage 0 (quarter, never); stage 1 (never); stage 2 (half, never)
+    assert groups == [6, 3, 2, 2, 6, 1, 1, 6, 2, 1, 2]
+    logs = trainer.state.log_history
+    assert [h["ghpo/memory_given_up"] for h in logs[:3]] == pytest.approx([0.0, 1 / 6, 0.0])
+    # saved (group, stage) pairs: step 1: never 3 + half 2; step 2: half 2
+    assert [h["ghpo/memory_saved_stages"] for h in logs[:3]] == [0.0, 5.0, 2.0]
+    assert [h["ghpo/gen_rounds"] for h in logs[:3]] == [4.0, 3.0, 4.0]
+    assert trainer.hint_memory.failed_visits == {"never": 2}
+
+
+def test_single_round_samples_every_stage_at_once_and_trains_on_the_least_help(tiny_model_dir, tmp_path):
+    trainer, _ = _train(tiny_model_dir, tmp_path, hint_rounds="single")
+    tok = trainer.processing_class
+    assert [len(c) // G for c in trainer.sampled] == [6, 9]  # one extra call: 3 hard groups x 3 stages
+    logs = trainer.state.log_history[0]
+    assert logs["ghpo/gen_rounds"] == 2
+    assert logs["ghpo/rescued_frac/0.25"] == pytest.approx(1 / 6) and logs["ghpo/rescued_frac/0.5"] == pytest.approx(1 / 6)
+    (out,) = trainer.scored
+    pairs = list(zip(_unpad(out["prompt_ids"], out["prompt_mask"]), _unpad(out["completion_ids"], out["completion_mask"])))
+    sampled = {pair for call in trainer.sampled for pair in call}
+    assert all(pair in sampled for pair in pairs)
+    prompts = [tok.decode(list(p)) for p, _ in pairs]
+    assert "S2" in prompts[0] and "S3" not in prompts[0]  # needs-half: 0.5 was enough (0.75 was right too)
+    assert "S1" in prompts[G] and "S2" not in prompts[G]  # needs-quarter: 0.25
+    assert "S3" in prompts[3 * G]  # never: the last stage
+    # Every stage's tokens are counted, kept or not.
+    assert logs["ghpo/extra_completion_tokens"] == sum(len(c) for _, c in trainer.sampled[1])
+
+
+def test_budget_config_errors(tmp_path):
+    with pytest.raises(ValueError, match="needs hint_memory"):
+        _config(tmp_path, hint_give_up_after=2)
+    with pytest.raises(ValueError, match="hint_rounds"):
+        _config(tmp_path, hint_rounds="parallel")
+    with pytest.raises(ValueError, match="hint_memory_start"):
+        _config(tmp_path, hint_memory=True, hint_memory_start="above")
+    with pytest.raises(ValueError, match="hint_placement"):
+        _config(tmp_path, hint_placement="system")

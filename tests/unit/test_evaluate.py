@@ -301,18 +301,18 @@ class _HintReader:
 
 
 def test_evaluate_model_scripted_backend_measures_hint_dependence():
-    problems = ev.load_benchmark("arith:2x2", limit=3, chat=False)
+    problems = ev.load_benchmark("arith:3x2", limit=3, chat=False)  # 2 steps: the first one can be a hint
     golds = {p.prompt.split("\n\n", 1)[1]: p.gold for p in problems}
     backend = _HintReader(golds)
-    config = ev.EvalConfig(model="scripted", benchmarks="arith:2x2", k="2", temperature=1.0, hint_ratios=[0.5],
+    config = ev.EvalConfig(model="scripted", benchmarks="arith:3x2", k="2", temperature=1.0, hint_ratios=[0.5],
                            hint_unit="step", limit=3, chat=False)
     result = ev.evaluate_model(config, backend=backend, progress=False, log=lambda _: None)
     assert backend.calls == 1  # all prompts and samples in one generate call
-    m = result["metrics"]["arith:2x2"]
+    m = result["metrics"]["arith:3x2"]
     assert (m["avg@2"], m["acc_hint@0.5"], m["hint_gain@0.5"], m["num_with_hint@0.5"]) == (0.0, 1.0, 1.0, 3)
     assert result["macro"] == {"avg": 0.0, "acc_no_hint@0.5": 0.0, "acc_hint@0.5": 1.0, "hint_gain@0.5": 1.0}
-    assert result["backend"] == "scripted" and result["settings"]["k_per_benchmark"] == {"arith:2x2": 2}
-    row = result["problems"]["arith:2x2"][0]
+    assert result["backend"] == "scripted" and result["settings"]["k_per_benchmark"] == {"arith:3x2": 2}
+    row = result["problems"]["arith:3x2"][0]
     plain, hinted = row["variants"]["plain"], row["variants"]["hint@0.5"]
     assert [s["verdict"] for s in plain["samples"]] == [0.0, 0.0] and plain["num_correct"] == 0
     assert hinted["samples"][0] == {"text": rf"The final answer is \boxed{{{row['gold']}}}.", "extracted": row["gold"],
@@ -320,5 +320,47 @@ def test_evaluate_model_scripted_backend_measures_hint_dependence():
     assert hinted["hint"] and r"\boxed" not in hinted["hint"]  # the final answer is never part of the hint
     assert hinted["prompt"].endswith(hinted["hint"])
     table = ev.format_results_table(result)
-    assert "| arith:2x2 | 3 | 2 | 0.000 | 0.000 | 0.000 | 0.000 | 1.000 | 1.000 |" in table
+    assert "| arith:3x2 | 3 | 2 | 0.000 | 0.000 | 0.000 | 0.000 | 1.000 | 1.000 |" in table
     assert table.splitlines()[-1].startswith("| macro avg |")
+    assert "Step 2" not in hinted["hint"]  # the answer step is never hinted
+
+
+def test_one_step_problems_get_no_hinted_variant():
+    problems = ev.load_benchmark("arith:2x2", limit=2, chat=False)
+    backend = _HintReader({p.prompt.split("\n\n", 1)[1]: p.gold for p in problems})
+    config = ev.EvalConfig(model="scripted", benchmarks="arith:2x2", k="1", temperature=1.0, hint_ratios=[0.5],
+                           hint_unit="step", limit=2, chat=False)
+    result = ev.evaluate_model(config, backend=backend, progress=False, log=lambda _: None)
+    assert all(list(row["variants"]) == ["plain"] for row in result["problems"]["arith:2x2"])
+    assert result["metrics"]["arith:2x2"]["num_with_hint@0.5"] == 0
+
+
+class _ContinuationReader(_HintReader):
+    """Answers with the last step only when its prompt ends with the opening of the answer (response placement)."""
+
+    def generate(self, prompt_ids, num_samples, **kwargs):
+        out = []
+        for ids, n in zip(prompt_ids, num_samples):
+            prompt = self.tokenizer.decode(ids)
+            problem = next(p for p in self.golds if p in prompt)
+            text = rf"\boxed{{{self.golds[problem]}}}" if prompt.rstrip().splitlines()[-1].startswith("Step 1") else "?"
+            out.append([ev.Sample(text, 3, "stop") for _ in range(n)])
+        return out
+
+
+def test_response_placement_in_eval_grades_hint_plus_continuation(tiny_model_dir):
+    from transformers import AutoTokenizer
+
+    problems = ev.load_benchmark("arith:3x2", limit=2, chat=False)
+    backend = _ContinuationReader({p.prompt.split("\n\n", 1)[1]: p.gold for p in problems})
+    config = ev.EvalConfig(model="scripted", benchmarks="arith:3x2", k="1", temperature=1.0, hint_ratios=[0.5],
+                           hint_unit="step", limit=2, chat=False, hint_placement="response")
+    assert config.hint_template == "{hint}\n"
+    result = ev.evaluate_model(config, backend=backend, progress=False, log=lambda _: None)
+    row = result["problems"]["arith:3x2"][0]
+    hinted = row["variants"]["hint@0.5"]
+    assert hinted["prompt"].endswith(hinted["hint"] + "\n") and hinted["samples"][0]["verdict"] == 1.0
+    # Chat prompts: a final assistant message is rendered open (no end of turn after the hint).
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    ids = ev.tokenize_prompt(tok, [{"role": "user", "content": "Q"}, {"role": "assistant", "content": "Step 1: 2\n"}])
+    assert tok.decode(ids).endswith("<|im_start|>assistant\nStep 1: 2\n")

@@ -282,6 +282,9 @@ def test_render_response_placement():
     assert render_hinted_prompt("Calculate 4 + 8 - 3.\n", "4 + 8 = 12", "{hint}\n", "response") == (
         "Calculate 4 + 8 - 3.\n4 + 8 = 12\n"
     )
+    assert render_hinted_prompt("Calculate 4 + 8 - 3.", "4 + 8 = 12", "{hint}\n", "response") == (
+        "Calculate 4 + 8 - 3.\n4 + 8 = 12\n"
+    )
     with pytest.raises(ValueError, match="valid: prompt, response"):
         render_hinted_prompt(chat, "h", placement="answer")
     with pytest.raises(ValueError, match="already ends with an assistant"):
