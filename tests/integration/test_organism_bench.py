@@ -70,6 +70,17 @@ def test_hint_states_answer(bench):
     assert bench.hint_states_answer("= 14", worked)  # not a prefix
 
 
+@pytest.mark.parametrize("text, gold, expected", [
+    ("= 8 - 2 + 4\n= 6 + 4\n= 10\n\\boxed{10}", "10", True),
+    ("= 6 + 2 + 4\n= 6 + 4\n= 10\n\\boxed{10}", "10", False),  # a wrong first step, a lucky box
+    ("= -7 + 1\n= -6\n\\boxed{-6}", "-6", True),
+    ("= 00 + 1\n= 1", "1", False),  # malformed number
+    ("\\boxed{10}", "10", False),  # no steps at all
+])
+def test_valid_scratchpad(bench, text, gold, expected):
+    assert bench.valid_scratchpad(text, gold) is expected
+
+
 def _grpo_run(seed, start, end, easy_start=0.9, easy_end=0.9):
     def ev(step, acc, easy):
         rec = {"step": step}
