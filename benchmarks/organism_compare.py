@@ -610,6 +610,20 @@ def verdict(summary: dict, budget: Budget) -> list[str]:
                 word = "no difference"
             parts.append(f"{what} {100 * d:+.1f} ± {100 * hw:.1f} ({word})")
         lines.append(f"- **{arm}** minus grpo on hard levels (paired by seed, 95% t-interval): " + "; ".join(parts) + ".")
+    for arm in ("staged", "staged+budgeted"):
+        if arm not in rows:
+            continue
+        r, g = rows[arm], rows["grpo"]
+        nv_r, nv_n, nv_g = r["next_visit/rescued"], r["next_visit/not_rescued"], g["next_visit/not_rescued"]
+        lines.append(
+            f"- Where {arm}'s hint signal goes: {_pct(r['hard_levels_rescued'])}% of its all-wrong {'/'.join(HARD)} "
+            f"groups were rescued; rescued groups carried {_pct(r['adv_mass_rescued_share'])}% of its advantage mass "
+            f"(advantage mass per step {r['adv_mass_per_step'][0]:.1f} vs grpo {g['adv_mass_per_step'][0]:.1f}). When "
+            f"a rescued problem came back, it was solved without a hint {100 * nv_r[0]:.0f}% of the time ({nv_r[1]} "
+            f"cases) vs {100 * nv_n[0]:.0f}% for all-wrong problems no hint rescued ({nv_n[1]}) and "
+            f"{100 * nv_g[0]:.0f}% for all-wrong problems under grpo ({nv_g[1]}). Of the right answers in rescued "
+            f"groups, {100 * r['valid/rescued'][0]:.0f}% had every scratchpad step right ({r['valid/rescued'][1]} "
+            f"answers), vs {100 * r['valid/round0'][0]:.0f}% of right answers without a hint.")
     better = [a for a, r in rows.items() if a != "grpo" and r["diff/hard/greedy"][0] - r["diff/hard/greedy"][1] > 0
               and r["diff/hard/sampled"][0] - r["diff/hard/sampled"][1] > 0]
     if better:
