@@ -130,7 +130,11 @@ def test_organism_compare_quick_writes_report(tmp_path):
         assert needle in report, needle
     assert (out / "organism_curves.png").stat().st_size > 1000
     results = json.loads((out / "organism_results.json").read_text())
-    assert {r["arm"] for r in results["runs"]} >= {"grpo", "fixed-0.5", "staged", "staged-char", "staged+coldstart"}
+    arms = {r["arm"] for r in results["runs"]}
+    assert arms >= {"grpo", "fixed-0.5", "staged", "staged-char", "staged+coldstart"}
+    from ghpo.trainer import GHPOConfig
+
+    assert ("staged+budgeted" in arms) == ("hint_give_up_after" in {f.name for f in dataclasses.fields(GHPOConfig)})
     assert all(r["sampled_tokens"] > 0 and r["log"] for r in results["runs"])
     assert all("frac_reward_zero_std" in h for r in results["runs"] for h in r["log"])
     assert {"regime", "health"} <= set(results["gates"])
