@@ -845,7 +845,7 @@ NOTES = [
     "## Notes from building v3 (measured while building it, not computed by the run above)\n",
     "- v3 against v2 (issue 10): scratchpad solutions (each line rewrites the remaining expression, so a step is "
     "local and a model taught 3 steps can run 4), SFT on 2x1-4x1, RL on 4x1 + 5x1 with beta 0.04 (KL to the warm "
-    "start), 16 prompts x 8 per step, lr 1e-5, 100 held-out problems per level, 5 seeds, 95% t-intervals, gates "
+    "start), 16 prompts x 8 per step, lr 3e-5, 100 held-out problems per level, 95% t-intervals over seeds, gates "
     "before the comparison, and the hint template `{hint}` instead of `{hint}\\n` (a token or char cut can end "
     "inside a line; with a newline appended the hinted prompt was no longer a prefix of any worked solution).",
     "- 6x1 was dropped from training and evaluation: on this warm start (greedy 5%, sampled 3%) a regime probe of 32 "
@@ -867,7 +867,18 @@ NOTES = [
     "within 5 points at 80 steps in the 160-problem pilot); no setting passed the health gate.",
     "- Token vs char unit: the organism's tokenizer has one token per character, so the two units cut at the same "
     "place except that the token unit backs off to a word boundary (a char cut may end inside a number: `= 1` of "
-    "`= 15`). The staged vs staged-char rows measure exactly that, not a subword-vs-char difference.",
+    "`= 15`). A staged-char arm would measure exactly that, not a subword-vs-char difference.",
+    "- Not run for lack of time on the shared 2 cores (each part's wall time is above): the `staged-char` and "
+    "`staged+coldstart` arms (`python benchmarks/organism_compare.py --part compare --arms staged-char "
+    "staged+coldstart --force`), and seeds 3 and 4 of the GHPO arms (the gates part ran grpo on 5 seeds; paired "
+    "differences use the seeds both arms have).",
+    "- What would make this testbed decisive (not measured here): first a warm start on which plain GRPO passes the "
+    "health gate. The pilots above point at two obstacles. (1) The policy's errors are arithmetic slips spread over "
+    "every line, so RL on a small set learns its training problems without transfer; a stronger warm start (issue "
+    "10 measured 3x1 96% with a different SFT run) or a larger model and more, fresh problems per step would let RL "
+    "gains come from the extra step. (2) The accuracy reward pays a right box after wrong steps; the 'all steps "
+    "right' columns show how much of the rescued groups' signal is of that kind. A reward that also checks each "
+    "scratchpad line (it must keep the expression's value) would pay only for the skill hints are meant to teach.",
     "- Hints never reach the last scratchpad line `= <answer>` (ghpo.guidance, issue 9: the cut stops before the "
     "last reasoning step); the 'hints with the answer' column checks every hinted group of every run.",
 ]
