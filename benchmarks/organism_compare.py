@@ -621,8 +621,9 @@ def verdict(summary: dict, budget: Budget) -> list[str]:
             f"(advantage mass per step {r['adv_mass_per_step'][0]:.1f} vs grpo {g['adv_mass_per_step'][0]:.1f}). When "
             f"a rescued problem came back, it was solved without a hint {100 * nv_r[0]:.0f}% of the time ({nv_r[1]} "
             f"cases) vs {100 * nv_n[0]:.0f}% for all-wrong problems no hint rescued ({nv_n[1]}) and "
-            f"{100 * nv_g[0]:.0f}% for all-wrong problems under grpo ({nv_g[1]}); not causal: a hint rescues the "
-            f"easier of the all-wrong problems, which also come back solved more often. Of the right answers in rescued "
+            f"{100 * nv_g[0]:.0f}% for all-wrong problems under grpo ({nv_g[1]}); not a causal effect: the problems "
+            f"a hint rescues are likely the easier all-wrong ones, which would come back solved more often anyway. "
+            f"Of the right answers in rescued "
             f"groups, {100 * r['valid/rescued'][0]:.0f}% had every scratchpad step right ({r['valid/rescued'][1]} "
             f"answers), vs {100 * r['valid/round0'][0]:.0f}% of right answers without a hint.")
     better = [a for a, r in rows.items() if a != "grpo" and r["diff/hard/greedy"][0] - r["diff/hard/greedy"][1] > 0
