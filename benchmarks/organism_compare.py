@@ -987,8 +987,9 @@ def main(argv=None) -> int:
         if unknown:
             raise SystemExit(f"unknown arm(s) {unknown}; valid: {', '.join(arms)}")
         jobs = [(model_dir, train, held_out, bd, s, arm) for s in budget.seeds for arm in chosen]
-        # Runs of arms not chosen this time are kept, so the comparison can be run in named chunks.
-        saved["runs"] = [r for r in saved["runs"] if r["arm"] not in chosen] + run_jobs(jobs, a.jobs, log)
+        # Runs of other arms or seeds are kept, so the comparison can be run in named chunks.
+        kept = [r for r in saved["runs"] if not (r["arm"] in chosen and r["seed"] in budget.seeds)]
+        saved["runs"] = kept + run_jobs(jobs, a.jobs, log)
         saved["parts"].append({"part": "compare " + " ".join(chosen), "command": command.replace("--part all", "--part compare"),
                                "commit": commit, "jobs": a.jobs, "wall_s": time.perf_counter() - t_cmp,
                                "load": [load1, os.getloadavg()[0]], "forced": bool(not gates_ok)})
