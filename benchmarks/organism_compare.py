@@ -548,7 +548,7 @@ def plot(runs, arms, budget, path: Path) -> None:
     for ax in axes:
         ax.grid(alpha=0.3)
     axes[3].legend(fontsize=8)
-    fig.suptitle(f"GHPO organism v3: mean over {len(budget.seeds)} seed(s)")
+    fig.suptitle("GHPO organism v3: mean over each arm's seeds (see RESULTS.md)")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -759,8 +759,9 @@ def write_results(out: Path, saved: dict, budget: Budget) -> None:
                                         _num(r["ghpo/skipped_stages"], "{:.2f}")]) + " |")
         L.append("\n'sampled tokens': every completion token sampled (first round + hint stages), counted in "
                  "`_generate_single_turn`. 'hint-stage tokens': sum of `ghpo/extra_completion_tokens`. 'gen rounds': "
-                 "mean `ghpo/gen_rounds` (1 for grpo). 'train s': training wall time without evaluation (noisy: shared "
-                 "cores, parallel jobs). 'frac_reward_zero_std': TRL's share of groups whose final rewards have zero "
+                 "mean `ghpo/gen_rounds` (1 for grpo). 'train s': training wall time without evaluation; NOT comparable "
+                 "across arms here: arms ran in different parts with 3 to 6 parallel jobs on 2 cores shared with other "
+                 "developers' jobs (compare tokens and rounds instead). 'frac_reward_zero_std': TRL's share of groups whose final rewards have zero "
                  "std (no advantage), mean over steps. 'hard frac': `ghpo/hard_frac` over all training levels. "
                  "'rescued @w': share of hard groups first rescued at w.\n")
 
