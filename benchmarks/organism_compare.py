@@ -873,8 +873,9 @@ NOTES = [
     "`= 15`). A staged-char arm would measure exactly that, not a subword-vs-char difference.",
     "- Not run for lack of time on the shared 2 cores (each part's wall time is above): the `staged-char` and "
     "`staged+coldstart` arms (`python benchmarks/organism_compare.py --part compare --arms staged-char "
-    "staged+coldstart --force`), and seeds 3 and 4 of the GHPO arms (the gates part ran grpo on 5 seeds; paired "
-    "differences use the seeds both arms have).",
+    "staged+coldstart --force`), and seeds 3 and 4 of `fixed-0.5` (paired differences use the seeds both arms "
+    "have). The grpo runs come from the gates part, which ran before the 'all steps right' count existed, so that "
+    "column is empty for grpo.",
     "- What would make this testbed decisive (not measured here): first a warm start on which plain GRPO passes the "
     "health gate. The pilots above point at two obstacles. (1) The policy's errors are arithmetic slips spread over "
     "every line, so RL on a small set learns its training problems without transfer; a stronger warm start (issue "
