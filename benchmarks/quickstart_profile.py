@@ -14,7 +14,7 @@ Per step it times (wall clock, seconds):
   rollout        `_generate_and_score_completions` in all (generation + rewards + old/ref log-probs + bookkeeping)
   fwd_bwd        `training_step` minus the rollout: the loss forward and backward
   opt            optimizer step (from `on_pre_optimizer_step` to `on_optimizer_step`)
-  log            `Trainer.log`
+  log            `Trainer.log` (runs after `on_step_end`, so it is not inside `step`)
   step           `on_step_begin` to `on_step_end`
 
 Usage:
@@ -51,6 +51,7 @@ CONFIGS: dict[str, tuple[list[str], str]] = {
     ),
     "sdpa": (["--attn_implementation", "sdpa"], "SDPA attention (explicit)"),
     "eager_attn": (["--attn_implementation", "eager"], "eager attention"),
+    "bf16_threads1": (["--bf16", "true"], "bf16 autocast with one intra-op thread"),
     "threads1": ([], "one intra-op thread (OMP_NUM_THREADS=1): no OpenMP barriers per op when other jobs share the cores"),
     "vllm_colocate_threads1": (
         ["--use_vllm", "true", "--vllm_mode", "colocate", "--vllm_enable_sleep_mode", "false",
@@ -65,7 +66,7 @@ CONFIGS: dict[str, tuple[list[str], str]] = {
 }
 
 # environment per configuration (threads must be set before torch starts)
-ENV = {"threads1": {"OMP_NUM_THREADS": "1"}, "vllm_colocate_threads1": {"OMP_NUM_THREADS": "1", "VLLM_CPU_OMP_THREADS_BIND": "nobind"}}
+ENV = {"threads1": {"OMP_NUM_THREADS": "1"}, "bf16_threads1": {"OMP_NUM_THREADS": "1"}, "vllm_colocate_threads1": {"OMP_NUM_THREADS": "1", "VLLM_CPU_OMP_THREADS_BIND": "nobind"}}
 
 PHASES = ["gen", "rounds", "tokens", "trigger", "reward", "rollout", "fwd_bwd", "opt", "log", "step"]
 
@@ -122,7 +123,16 @@ def run_worker(name: str, steps: int, out_path: str, extra: list[str]) -> None:
     timed(trainer, "_calculate_rewards", "reward")
     timed(trainer, "_generate_and_score_completions", "rollout")
     timed(trainer, "training_step", "train_step")
-    timed(trainer, "log", "log")
+    log_times: list[float] = []  # Trainer.log runs after on_step_end: kept apart, matched to steps in order
+    log = trainer.log
+
+    def timed_log(*a, **k):
+        start = time.perf_counter()
+        out = log(*a, **k)
+        log_times.append(time.perf_counter() - start)
+        return out
+
+    trainer.log = timed_log
 
     class Clock(TrainerCallback):
         def on_step_begin(self, args, state, control, **kw):
@@ -143,7 +153,8 @@ def run_worker(name: str, steps: int, out_path: str, extra: list[str]) -> None:
 
     trainer.add_callback(Clock())
     trainer.train()
-    # Trainer.log runs after on_step_end: attribute each step's log time to it afterwards.
+    for record, seconds in zip(steps_out, log_times):
+        record["log"] = seconds
     logs = [h for h in trainer.state.log_history if "loss" in h]
     self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     child_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
