@@ -58,6 +58,11 @@ CONFIGS: dict[str, tuple[list[str], str]] = {
          "--vllm_gpu_memory_utilization", "0.3"],
         "vLLM colocate with one intra-op thread",
     ),
+    "vllm_colocate_bf16_threads1": (
+        ["--use_vllm", "true", "--vllm_mode", "colocate", "--vllm_enable_sleep_mode", "false",
+         "--vllm_gpu_memory_utilization", "0.3", "--bf16", "true"],
+        "vLLM colocate, bf16 autocast for the loss, one intra-op thread",
+    ),
     "vllm_colocate": (
         ["--use_vllm", "true", "--vllm_mode", "colocate", "--vllm_enable_sleep_mode", "false",
          "--vllm_gpu_memory_utilization", "0.3"],
@@ -66,7 +71,8 @@ CONFIGS: dict[str, tuple[list[str], str]] = {
 }
 
 # environment per configuration (threads must be set before torch starts)
-ENV = {"threads1": {"OMP_NUM_THREADS": "1"}, "bf16_threads1": {"OMP_NUM_THREADS": "1"}, "vllm_colocate_threads1": {"OMP_NUM_THREADS": "1", "VLLM_CPU_OMP_THREADS_BIND": "nobind"}}
+ENV = {"threads1": {"OMP_NUM_THREADS": "1"}, "bf16_threads1": {"OMP_NUM_THREADS": "1"}, "vllm_colocate_threads1": {"OMP_NUM_THREADS": "1", "VLLM_CPU_OMP_THREADS_BIND": "nobind"},
+       "vllm_colocate_bf16_threads1": {"OMP_NUM_THREADS": "1", "VLLM_CPU_OMP_THREADS_BIND": "nobind"}}
 
 PHASES = ["gen", "rounds", "tokens", "trigger", "reward", "rollout", "fwd_bwd", "opt", "log", "step"]
 
@@ -193,7 +199,7 @@ def print_table(results: list[dict], skip_first: bool, command: str) -> None:
     base = summarize(by_config["baseline"], skip_first)["step"] if "baseline" in by_config else None
     print(f"\n$ {command}")
     print(f"(mean over {'steps 2..N' if skip_first else 'all steps'} of every repeat; ratio = step / baseline step)\n")
-    head = "| config | step s | ratio | gen s | rounds | tokens | ms/token | trigger s | reward s | fwd+bwd s | opt s | log s | peak RSS GB | init s |"
+    head = "| config | step s | ratio | gen s | rounds | tokens | ms/token | trigger s | reward s | fwd+bwd s | opt s | log ms | peak RSS GB | init s |"
     print(head)
     print("|---" * (head.count("|") - 1) + "|")
     for name, records in by_config.items():
@@ -202,7 +208,7 @@ def print_table(results: list[dict], skip_first: bool, command: str) -> None:
         print(
             f"| {name} | {s['step']:.1f} | {ratio} | {s['gen']:.1f} | {s['rounds']:.1f} | {s['tokens']:.0f} | "
             f"{s['ms_per_token']:.1f} | {s['trigger']:.2f} | {s['reward']:.2f} | {s['fwd_bwd']:.1f} | {s['opt']:.2f} | "
-            f"{s['log']:.3f} | {s['peak_rss_gb']:.2f} | {s['init_s']:.0f} |"
+            f"{1000 * s['log']:.1f} | {s['peak_rss_gb']:.2f} | {s['init_s']:.0f} |"
         )
     print("\nper run, step times (s):")
     for r in results:
