@@ -21,11 +21,10 @@ import urllib.request
 
 import pytest
 
-from .test_vllm import RecordingVLLM, _vllm_config, check_vllm_rescue, vllm_model_dir  # noqa: F401 (fixture)
 from .scripted import accuracy_reward, length_reward, make_dataset
+from .test_vllm import VLLM_CPU, RecordingVLLM, _vllm_config, check_vllm_rescue, vllm_model_dir  # noqa: F401 (fixture)
 
-pytestmark = [pytest.mark.slow]
-pytest.importorskip("vllm", reason="vllm not installed (scripts/install.sh --vllm)")
+pytestmark = [pytest.mark.slow, VLLM_CPU]
 
 SERVER_START_TIMEOUT_S = 900  # engine start on 2 busy CPU cores
 
