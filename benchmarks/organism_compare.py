@@ -1,42 +1,51 @@
-"""Does GHPO help vs GRPO, and at what cost? The model organism on a CPU, several seeds, ablations.
+"""Organism v3 (issue 10): a healthy RL testbed first, then GHPO vs GRPO on it. CPU, several seeds, ablations.
 
 Every arm starts from the same cached warm start (``ghpo.organism.warm_start``: a tiny char-level Llama fine-tuned
-with TRL's SFTTrainer on the easy levels only), trains on the same mixed-level data for the same number of optimizer
-steps, and is evaluated WITHOUT hints on held-out problems per level (greedy pass@1 and sampled avg@k) every K steps.
+with TRL's SFTTrainer on scratchpad solutions of levels 2x1-4x1), trains with GHPOTrainer on the same small
+training set (levels 4x1, 5x1, small so problems recur and hint memory can act) for the same number of optimizer
+steps, and is evaluated WITHOUT hints on held-out problems (greedy pass@1 and sampled avg@k) every K steps.
 
-Arms (all GHPOTrainer; only the guidance settings differ):
+Two gates come first and are printed before any comparison:
+  regime  on the hard training level (5x1) the warm start leaves >= 50% of groups of G all-wrong without a
+          hint, and the staged hints (cut as the trainer cuts them) rescue >= 40% of those at some stage;
+  health  plain GRPO (the ``grpo`` arm, every seed) raises held-out no-hint accuracy on its training levels, greedy
+          and sampled, above noise (95% t-interval over seeds above 0 and the gain above 2 binomial standard
+          errors of the held-out set), and keeps the easy level (3x1) within 5 points.
+
+Arms (GHPOTrainer; only the guidance settings differ):
   grpo              hint_schedule="none" (plain GRPO)
   fixed-0.5         one hint stage at w = 0.5 (GRPO-CL-H(0.5)-like)
-  staged            the paper's 0.25 / 0.5 / 0.75, hints cut in policy tokens
-  staged+memory     staged with hint_memory=True
-  staged+coldstart  staged, hints only after hint_start_step
+  staged            the paper's 0.25 / 0.5 / 0.75, hints cut in policy tokens (the default unit)
+  staged+budgeted   staged + hint memory starting at the last rescuing stage, give up after 2 unrescued visits,
+                    retry after 4 (issue 11; only when GHPOConfig has those fields)
   staged-char       staged, hints cut in characters (official code's unit)
+  staged+coldstart  staged, hints only from step ``coldstart_steps`` on (the paper's cold start)
 
-Cost accounting: every sampled completion token is counted at the source (``_generate_single_turn``), so hint-stage
-rollouts that are thrown away count too; ``ghpo/extra_completion_tokens`` is cross-checked against it. Wall time is
-training time with evaluation time subtracted. An overhead section times plain ``trl.GRPOTrainer`` against
-GHPOTrainer (hints off / on) on identical data and seeds.
+Parts (the full run is split so each part fits the machine; ``all`` runs both in order):
+    python benchmarks/organism_compare.py --part gates     # warm start, regime probe, grpo arm x seeds, gates
+    python benchmarks/organism_compare.py --part compare   # the other arms (needs passed gates), report
+    python benchmarks/organism_compare.py --quick --out /tmp/organism   # CI smoke test (~1-2 min), any numbers
 
-Writes <out>/RESULTS.md, <out>/organism_curves.png and <out>/organism_results.json.
-
-    python benchmarks/organism_compare.py            # full run, writes docs/ (~1 h budget on 2 CPU cores)
-    python benchmarks/organism_compare.py --quick --out /tmp/organism   # smoke test, ~2 min
+Writes <out>/RESULTS.md, <out>/organism_curves.png and <out>/organism_results.json (every seed's numbers).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import math
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import warnings
+from collections import defaultdict
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -50,94 +59,89 @@ import transformers  # noqa: E402
 import trl  # noqa: E402
 from transformers import AutoModelForCausalLM, AutoTokenizer, PrinterCallback, TrainerCallback  # noqa: E402
 
+from ghpo import guidance  # noqa: E402
 from ghpo.organism import (  # noqa: E402
-    EASY_LEVELS,
     HINT_TEMPLATE,
     EvalCallback,
     WarmStartSettings,
+    boxed_accuracy_reward,
     eval_rows,
     load_warm_start,
     make_rows,
+    score_boxed,
     warm_start,
 )
+from ghpo.organism.evaluate import generate  # noqa: E402
 from ghpo.organism.warmstart import STAMP, warm_start_dir  # noqa: E402
-from ghpo.rewards import accuracy_reward  # noqa: E402
 from ghpo.trainer import GHPOConfig, GHPOTrainer  # noqa: E402
 
-ARMS: dict[str, dict] = {
-    "grpo": dict(hint_schedule="none"),
-    "fixed-0.5": dict(hint_schedule="fixed", hint_ratios=[0.5]),
-    "staged": dict(hint_schedule="staged"),
-    "staged+memory": dict(hint_schedule="staged", hint_memory=True),
-    "staged+coldstart": dict(hint_schedule="staged"),  # hint_start_step set from the budget
-    "staged-char": dict(hint_schedule="staged", hint_unit="char"),
-}
-# The benchmark's own level choice (6x1 needs ~65 completion tokens; dropped to keep rollouts short on a CPU).
-BENCH_EASY = EASY_LEVELS  # SFT levels: forgetting check
-BENCH_HARD = ("4x1", "5x1")  # never seen in SFT: longer chains than it was taught
-EVAL_LEVELS = BENCH_EASY + BENCH_HARD
-TRAIN_LEVELS = ("3x1", *BENCH_HARD)  # one level it can do, two it (almost) cannot
+EVAL_LEVELS = ("3x1", "4x1", "5x1")
+EASY = ("3x1",)  # an SFT level RL never trains on: the forgetting check (2x1 has too few problems for 100 held out)
+TRAIN_LEVELS = ("4x1", "5x1")  # 4x1: seen in SFT, partly solved; 5x1: one step longer than anything SFT taught
+HARD = ("5x1",)  # 6x1 is out: hints rescued too few of its groups on the warm start (see NOTES)
+REWARD_NAME = "boxed_accuracy_reward"  # the trigger reward is chosen by name
+
+BUDGETED = dict(hint_schedule="staged", hint_memory=True, hint_memory_start="at", hint_give_up_after=2,
+                hint_retry_after=4)
+
+
+def arms_table() -> dict[str, dict]:
+    """The comparison arms; ``staged+budgeted`` only when GHPOConfig has issue 11's fields."""
+    fields = {f.name for f in dataclasses.fields(GHPOConfig)}
+    arms = {
+        "grpo": dict(hint_schedule="none"),
+        "fixed-0.5": dict(hint_schedule="fixed", hint_ratios=[0.5]),
+        "staged": dict(hint_schedule="staged"),
+    }
+    if "hint_give_up_after" in fields:
+        arms["staged+budgeted"] = dict(BUDGETED)
+    arms["staged-char"] = dict(hint_schedule="staged", hint_unit="char")
+    arms["staged+coldstart"] = dict(hint_schedule="staged")  # hint_start_step set from the budget
+    return arms
 
 
 @dataclass
 class Budget:
     """Sizes of one benchmark run (the full run and --quick differ only here)."""
 
-    seeds: tuple[int, ...] = (0, 1, 2)
-    steps: int = 48  # optimizer steps per arm
-    prompts_per_step: int = 4  # B prompts x G completions per optimizer step
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
+    steps: int = 80  # optimizer steps per arm
+    prompts_per_step: int = 16  # B prompts x G completions per optimizer step
     num_generations: int = 8  # G
-    max_completion_length: int = 56
-    learning_rate: float = 5e-5  # 2e-4 lost 3x1 (97% -> 57% in 20 GRPO steps); see NOTES
-    eval_every: int = 12
-    eval_per_level: int = 30  # taken from the warm start's held-out set (never seen in SFT or RL)
-    avg_k: int = 2
-    train_rows: int = 48  # small on purpose: 48 steps x 4 prompts draw each problem ~4 times (hint_memory can act)
-    coldstart_steps: int = 12
-    overhead_steps: int = 5
+    max_completion_length: int = 64  # a 5x1 scratchpad is ~57 tokens with its eos
+    learning_rate: float = 3e-5  # 1e-5 barely moved the policy in 80 steps (KL 0.002), 1e-4 cost 3x1 10 points (NOTES)
+    beta: float = 0.04  # KL to the warm start: without it GRPO and GHPO forgot 3x1 (issue 10)
+    eval_every: int = 20
+    eval_per_level: int = 100  # the warm start's held-out set (never seen in SFT or RL)
+    avg_k: int = 2  # sampled accuracy: k samples per held-out problem at temperature 1
+    train_rows: int = 160  # 80 steps x 16 prompts draw each problem 8 times (memory can act)
+    coldstart_steps: int = 20  # the paper's N = 20
+    probe_per_level: int = 96  # regime probe: training problems per level, groups of G
     warm: WarmStartSettings = WarmStartSettings()
 
 
-NOTES = [
-    "- Sizing: the machine (2 cores) was shared with other jobs during development; one SFT step of a 0.8M-parameter "
-    "model took ~2.5 s there, so the policy was cut to ~0.2M parameters (3 x 64). It was kept at that size in the "
-    "re-budgeted run: the RL budget (48 steps x 6 arms x 3 seeds) had to fit ~35 minutes on the same shared machine, "
-    "and a larger model would have cost optimizer steps. One torch thread was measured faster than two under that "
-    "contention (0.2 s vs 0.35 s per forward+backward).",
-    "- Learning rate, chosen on plain GRPO only (3x1 retention) and used for every arm: lr 1e-3 (a first v1 run) "
-    "lost 3x1 entirely in 10 steps; with the v2 warm start, lr 2e-4 took 3x1 from 97% to 57% in 20 GRPO steps (and "
-    "GRPO on 3x1 problems alone saw its mean reward fall 0.81 -> 0.47 in 10 steps, plain `trl.GRPOTrainer` "
-    "identically), lr 5e-5 to 87%, lr 2e-5 to 90% after 10 steps. Adam moves every weight by ~lr per step "
-    "whatever the gradient's size, and the 32-sample policy gradient is mostly noise for this sharply fitted tiny "
-    "model, so larger steps erase what SFT taught. lr 5e-5 is used; nothing else was tuned.",
-    "- Warm start v2 balances SFT across the easy levels: 2x1 has only 162 distinct problems (112 after removing "
-    "held-out ones), so the v1 round-robin set was ~96% 3x1 and the v1 policy solved 2x1 only 4% of the time. v2 "
-    "repeats the 2x1 problems up to 3x1's count (`balance_levels`).",
-    "- Hints are appended as `{hint}\\n` right after the prompt, not with the paper's sentence: a ~0.2M-parameter "
-    "model fine-tuned on plain prompts cannot read an English instruction, and this way a hinted prompt is a "
-    "prefix of the worked solution it learnt to continue.",
-    "- The previous committed run (v1 warm start, 10 steps per arm, 300 training problems) was inconclusive: every "
-    "arm ended at 0-2% on 4x1/5x1, and staged+memory equalled staged because no problem recurred. This run gives "
-    "each arm 48 steps and uses a 48-problem training set so problems recur.",
-    "- Why the hard levels do not move (read from this run's tables): 86% of hard groups were never rescued by any "
-    "hint stage and only ~1% were rescued at 0.75. Looking at the warm start's greedy outputs on 6 held-out 4x1/5x1 "
-    "problems: unhinted, it writes `\\boxed{guess}` at once with no steps; given every step but the last as the "
-    "hint, it boxes the running value instead of writing the last step (it never saw a third step in SFT). So hints rarely turn an all-wrong group into a learning signal here, and the few that "
-    "do (mostly at 0.25, some of them lucky answers) did not add up to a measurable no-hint gain in 48 steps. The "
-    "organism shows the capacity-difficulty mismatch but not a regime where hints close it.",
-    "- staged+memory differs from staged only slightly (identical for seeds 0 and 1): `HintMemory` starts a "
-    "recurring problem one stage below the stage that last rescued it, so it can only skip a stage for problems "
-    "last rescued at 0.75, about 1% of hard groups here, although each training problem recurred ~4 times.",
-]
+QUICK = Budget(seeds=(0,), steps=2, prompts_per_step=4, eval_every=2, eval_per_level=4, avg_k=1, train_rows=12,
+               coldstart_steps=1, probe_per_level=4,
+               warm=WarmStartSettings(sft_steps=20, sft_rows=400, eval_per_level=4, eval_k=0))
 
-QUICK = Budget(seeds=(0,), steps=2, eval_every=2, eval_per_level=4, avg_k=2, train_rows=12, coldstart_steps=1,
-               overhead_steps=2, warm=WarmStartSettings(sft_steps=20, sft_rows=400, eval_per_level=4, eval_k=0))
+# Two-sided 95% Student t quantiles by degrees of freedom (standard table values).
+_T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228}
 
 
-# ----------------------------------------------------------------------------------------------------- training
+def ci95(values) -> tuple[float, float]:
+    """(mean, half-width of the 95% t-interval over the values); half-width nan for fewer than 2 values."""
+    values = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    if not values:
+        return float("nan"), float("nan")
+    m = statistics.mean(values)
+    if len(values) < 2:
+        return m, float("nan")
+    return m, _T975.get(len(values) - 1, 1.96) * statistics.stdev(values) / math.sqrt(len(values))
+
+
+# ----------------------------------------------------------------------------------------------------- data
 def held_out_rows(budget: Budget) -> list[dict]:
-    """``eval_per_level`` problems per level of EVAL_LEVELS from the warm start's own held-out set, which SFT
-    excluded: evaluation never sees a problem from SFT (2x1 has only 162 problems, so a fresh draw would overlap)."""
+    """``eval_per_level`` problems per EVAL_LEVELS level from the warm start's held-out set (SFT excluded them)."""
     ws = budget.warm
     if budget.eval_per_level > ws.eval_per_level:
         raise ValueError(f"eval_per_level {budget.eval_per_level} > the warm start's held-out {ws.eval_per_level}")
@@ -145,26 +149,61 @@ def held_out_rows(budget: Budget) -> list[dict]:
     return [r for lv in EVAL_LEVELS for r in [x for x in pool if x["level"] == lv][: budget.eval_per_level]]
 
 
-class _CountTokens:
-    """Mixin: counts every sampled completion token (first round and hint stages) and times optimizer steps."""
+def train_rows(budget: Budget) -> list[dict]:
+    excl = [r["prompt"] for r in eval_rows(budget.warm.eval_levels, budget.warm.eval_per_level)]
+    return make_rows(budget.train_rows, TRAIN_LEVELS, seed=101, exclude=excl)
+
+
+# ----------------------------------------------------------------------------------------------------- regime probe
+def regime_probe(model_dir: str, rows: list[dict], budget: Budget, ratios=guidance.STAGED_RATIOS, seed: int = 0) -> dict:
+    """On the warm start: per training level, the share of groups of G all-wrong without a hint and, for those,
+    the stage (token-unit cut, the trainer's default) whose hinted group of G first has a right answer."""
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForCausalLM.from_pretrained(model_dir)
+    G = budget.num_generations
+
+    def offsets(text):
+        return tok(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+
+    out = {}
+    for lv in TRAIN_LEVELS:
+        probs = [r for r in rows if r["level"] == lv][: budget.probe_per_level]
+        texts = generate(model, tok, [r["prompt"] for r in probs for _ in range(G)], budget.max_completion_length,
+                         do_sample=True, generator_seed=seed)
+        correct = [sum(score_boxed(texts[i * G + j], r["solution"]) for j in range(G)) for i, r in enumerate(probs)]
+        # As the trainer: a stage whose cut is empty or repeats the last one is skipped; no usable cut -> not hard.
+        plans = [guidance.plan_hint_cuts(r["solution_hint"], ratios, "token", offsets) for r in probs]
+        still = [i for i, c in enumerate(correct) if c == 0 and any(plans[i])]
+        hard = len(still)
+        rescued = {}
+        for s, w in enumerate(ratios):
+            staged = [i for i in still if plans[i][s] is not None]
+            if not staged:
+                rescued[f"{w:g}"] = 0
+                continue
+            hinted = [probs[i]["prompt"] + HINT_TEMPLATE.format(hint=plans[i][s]) for i in staged]
+            texts = generate(model, tok, [h for h in hinted for _ in range(G)], budget.max_completion_length,
+                             do_sample=True, generator_seed=seed + 1 + s)
+            ok = {i for k, i in enumerate(staged) if any(score_boxed(texts[k * G + j], probs[i]["solution"]) for j in range(G))}
+            rescued[f"{w:g}"] = len(ok)
+            still = [i for i in still if i not in ok]
+        out[lv] = {"groups": len(probs), "all_wrong": hard, "rescued": rescued, "never": len(still),
+                   "mean_correct_unhinted": statistics.mean(correct) / G if correct else 0.0}
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------- training
+class CountingGHPOTrainer(GHPOTrainer):
+    """Counts every sampled completion token (first round and hint stages) at the source."""
 
     def __init__(self, *a, **k):
         super().__init__(*a, **k)
         self.sampled_tokens = 0
-        self.sampled_tokens_by_step: list[int] = []
 
     def _generate_single_turn(self, prompt_ids, *a, **k):
         completion_ids, logprobs = super()._generate_single_turn(prompt_ids, *a, **k)
         self.sampled_tokens += sum(len(c) for c in completion_ids)
         return completion_ids, logprobs
-
-
-class CountingGHPOTrainer(_CountTokens, GHPOTrainer):
-    pass
-
-
-class CountingGRPOTrainer(_CountTokens, trl.GRPOTrainer):
-    pass
 
 
 class StepClock(TrainerCallback):
@@ -184,103 +223,185 @@ class StepClock(TrainerCallback):
         self.tokens.append(self.trainer.sampled_tokens)
 
 
-def _config(budget: Budget, seed: int, out: str, cls=GHPOConfig, steps: int | None = None, **guidance) -> object:
-    kw = dict(
-        output_dir=out, max_steps=steps or budget.steps, per_device_train_batch_size=budget.prompts_per_step * budget.num_generations,
+def recording_reward(calls: list):
+    """``boxed_accuracy_reward`` that also records every call (trigger rounds, hint stages, TRL's final scoring):
+    step, prompts, problem ids, gold answers and rewards. Read by ``analyse_calls``."""
+
+    def boxed_accuracy_reward(completions, solution, prompts=None, id=None, solution_hint=None, trainer_state=None,  # noqa: A002
+                              **kw):
+        values = _score(completions, solution)
+        step = trainer_state.global_step if trainer_state is not None else -1
+        calls.append({"step": step, "prompts": list(prompts), "ids": list(id), "solution": list(solution),
+                      "worked": list(solution_hint),
+                      "rewards": values, "completions": [c if isinstance(c, str) else c[-1]["content"] for c in completions]})
+        return values
+
+    return boxed_accuracy_reward
+
+
+_score = boxed_accuracy_reward
+
+
+def _config(budget: Budget, seed: int, out: str, **guidance_kw) -> GHPOConfig:
+    return GHPOConfig(
+        output_dir=out, max_steps=budget.steps, per_device_train_batch_size=budget.prompts_per_step * budget.num_generations,
         num_generations=budget.num_generations, max_completion_length=budget.max_completion_length,
-        learning_rate=budget.learning_rate, lr_scheduler_type="constant", warmup_steps=0, temperature=1.0,
-        logging_steps=1, report_to="none", save_strategy="no", use_cpu=True, bf16=False, seed=seed,
-        disable_tqdm=True, dataloader_num_workers=0,
+        learning_rate=budget.learning_rate, beta=budget.beta, lr_scheduler_type="constant", warmup_steps=0,
+        temperature=1.0, logging_steps=1, report_to="none", save_strategy="no", use_cpu=True, bf16=False, seed=seed,
+        disable_tqdm=True, dataloader_num_workers=0, hint_column="solution_hint", hint_template=HINT_TEMPLATE,
+        hint_trigger_reward=REWARD_NAME, **guidance_kw,
     )
-    if cls is GHPOConfig:
-        kw.update(hint_column="solution_hint", hint_template=HINT_TEMPLATE, **guidance)
-    return cls(**kw)
 
 
-def train_arm(model_dir, train_ds, eval_rows, budget: Budget, seed: int, arm: str, log) -> dict:
-    guidance = dict(ARMS[arm])
+def train_arm(model_dir: str, train: list[dict], held_out: list[dict], budget: Budget, seed: int, arm: str) -> dict:
+    guidance_kw = dict(arms_table()[arm])
     if arm == "staged+coldstart":
-        guidance["hint_start_step"] = budget.coldstart_steps
+        guidance_kw["hint_start_step"] = budget.coldstart_steps
     tok = AutoTokenizer.from_pretrained(model_dir)
     model = AutoModelForCausalLM.from_pretrained(model_dir)
+    calls: list[dict] = []
     with tempfile.TemporaryDirectory() as tmp:
-        args = _config(budget, seed, tmp, **guidance)
-        ev = EvalCallback(tok, eval_rows, budget.eval_every, budget.max_completion_length, k=budget.avg_k, seed=seed)
+        args = _config(budget, seed, tmp, **guidance_kw)
+        ev = EvalCallback(tok, held_out, budget.eval_every, budget.max_completion_length, k=budget.avg_k, seed=seed)
         clock = StepClock()
-        trainer = CountingGHPOTrainer(model=model, reward_funcs=[accuracy_reward], args=args, train_dataset=train_ds,
-                                      processing_class=tok, callbacks=[clock, ev])
+        trainer = CountingGHPOTrainer(model=model, reward_funcs=[recording_reward(calls)], args=args,
+                                      train_dataset=datasets.Dataset.from_list(train), processing_class=tok,
+                                      callbacks=[clock, ev])
         clock.trainer = trainer
         trainer.remove_callback(PrinterCallback)
         t0 = time.perf_counter()
         trainer.train()
         wall = time.perf_counter() - t0
-    steps = [h for h in trainer.state.log_history if "ghpo/hard_frac" in h or "completions/mean_length" in h]
     for r in ev.records:
         r["tokens"] = clock.tokens[r["step"]]
-    result = {
+    keep = ("ghpo/", "frac_reward_zero_std", "reward", "kl", "completions/mean_length")
+    log = [{k: v for k, v in h.items() if k.startswith(keep)} for h in trainer.state.log_history
+           if "frac_reward_zero_std" in h]
+    return {
         "arm": arm, "seed": seed, "evals": ev.records, "train_s": wall - ev.eval_seconds, "eval_s": ev.eval_seconds,
         "step_s": clock.step_s, "tokens_by_step": clock.tokens, "sampled_tokens": trainer.sampled_tokens,
-        "log": [{k: v for k, v in h.items() if k.startswith(("ghpo/", "completions/", "rewards/", "reward"))}
-                for h in steps],
+        "log": log, "groups": analyse_calls(calls, budget.num_generations),
     }
-    last = ev.records[-1]
-    log(f"  {arm:17s} seed {seed}: train {result['train_s']:.0f}s eval {result['eval_s']:.0f}s tokens "
-        f"{trainer.sampled_tokens} | greedy " + " ".join(f"{lv}={last[f'greedy/{lv}']:.2f}" for lv in EVAL_LEVELS))
-    return result
 
 
-def overhead(model_dir, easy_ds, mixed_ds, budget: Budget, log) -> dict:
-    """Plain trl.GRPOTrainer vs GHPOTrainer (hints off, hints on) on identical data and seed; median step time."""
-    tok = AutoTokenizer.from_pretrained(model_dir)
-    out = {}
-    runs = [
-        ("easy", "trl", None), ("easy", "ghpo-none", "none"), ("easy", "ghpo-staged", "staged"),
-        ("mixed", "trl", None), ("mixed", "ghpo-staged", "staged"),
-    ]
-    for data_name, name, schedule in runs:
-        ds = easy_ds if data_name == "easy" else mixed_ds
-        model = AutoModelForCausalLM.from_pretrained(model_dir)
-        with tempfile.TemporaryDirectory() as tmp:
-            if schedule is None:
-                args = _config(budget, 0, tmp, cls=trl.GRPOConfig, steps=budget.overhead_steps)
-                cls = CountingGRPOTrainer
+def _run_job(job) -> dict:
+    """Worker entry (one process per job slot): one arm x seed."""
+    model_dir, train, held_out, budget_dict, seed, arm = job
+    torch.set_num_threads(1)
+    _quiet()
+    budget = _budget_from_dict(budget_dict)
+    return train_arm(model_dir, train, held_out, budget, seed, arm)
+
+
+# ----------------------------------------------------------------------------------------------------- group analysis
+def _advantage_mass(rewards: list[float]) -> float:
+    """Sum of |advantage| over a group, as TRL computes it (scale_rewards='group': (r - mean) / (std + 1e-4),
+    unbiased std)."""
+    m = statistics.mean(rewards)
+    s = statistics.stdev(rewards) if len(rewards) > 1 else 0.0
+    return sum(abs(r - m) for r in rewards) / (s + 1e-4)
+
+
+def hint_states_answer(hint: str, worked: str) -> bool:
+    """True when ``hint`` is not a prefix of the worked solution or reaches into its last step (``= <answer>``)."""
+    return not worked.startswith(hint) or len(hint) > worked.rindex("\n= ")
+
+
+_LINE = re.compile(r"^= (-?(?:0|[1-9]\d*)(?: [+-] (?:0|[1-9]\d*))*)$")
+
+
+def valid_scratchpad(text: str, gold: str) -> bool:
+    """Every ``= ...`` line of ``text`` (hint + completion) is well formed and equals the answer: a right answer
+    reached by right steps, not by a lucky box (each line rewrites the remaining expression, so keeps its value)."""
+    lines = [x for x in text.split("\n") if x.startswith("=")]
+    def value(expr: str) -> int:
+        parts = expr.split(" ")
+        return int(parts[0]) + sum(int(t) if op == "+" else -int(t) for op, t in zip(parts[1::2], parts[2::2]))
+
+    return bool(lines) and all((m := _LINE.match(x)) is not None and value(m.group(1)) == int(gold) for x in lines)
+
+
+def analyse_calls(calls: list[dict], G: int, examples: int = 4) -> dict:
+    """Where the learning signal comes from, read from every call of the reward function in training.
+
+    Per step, the first call scores round 0 (no hint). Later calls score hint stages (hinted prompts); a later
+    call's unhinted groups are TRL's own scoring of round-0 completions (grpo, cold-start steps) and add nothing.
+    GHPOTrainer answers TRL's scoring of guided steps from the trigger values it already has, so the trained
+    completions are reconstructed: a rescued group trains on the stage that rescued it, any other on round 0 or on
+    an all-wrong stage (no advantage either way)."""
+    by_step: dict[int, list[dict]] = defaultdict(list)
+    for c in calls:
+        by_step[c["step"]].append(c)
+    level_hard = defaultdict(lambda: [0, 0])  # level -> [all-wrong round-0 groups, groups]
+    level_rescued = defaultdict(int)  # level -> hard groups rescued at some stage
+    mass_total = mass_rescued = 0.0
+    visits: dict[str, list[tuple[int, int, bool]]] = defaultdict(list)  # id -> (step, round-0 correct, rescued)
+    leaks = hinted_groups = 0
+    valid = {"round0": [0, 0], "rescued": [0, 0]}  # right answers with every scratchpad line right: [valid, right]
+    shown: list[dict] = []
+    for step in sorted(by_step):
+        first, *later = by_step[step]
+        rescue_rewards: dict[str, list[float]] = {}  # id -> rewards of the stage that rescued it
+        seen_hints = set()
+        for c in later:
+            for g in range(len(c["ids"]) // G):
+                sl = slice(g * G, (g + 1) * G)
+                pid, prompt = c["ids"][g * G], c["prompts"][g * G]
+                hint = prompt[prompt.index("\n") + 1 :]
+                if not hint or (pid, hint) in seen_hints:
+                    continue  # TRL scoring an unhinted group again, or a hinted group scored twice
+                seen_hints.add((pid, hint))
+                hinted_groups += 1
+                leaks += hint_states_answer(hint, c["worked"][g * G])
+                if any(c["rewards"][sl]) and pid not in rescue_rewards:
+                    rescue_rewards[pid] = list(c["rewards"][sl])
+                    for x, r in zip(c["completions"][sl], c["rewards"][sl]):
+                        if r:
+                            valid["rescued"][0] += valid_scratchpad(hint + x, c["solution"][g * G])
+                            valid["rescued"][1] += 1
+                    if len(shown) < examples:
+                        right = next(x for x, r in zip(c["completions"][sl], c["rewards"][sl]) if r)
+                        shown.append({"step": step, "hinted_prompt": prompt, "gold": c["solution"][g * G],
+                                      "correct_completion": right, "n_correct": int(sum(c["rewards"][sl]))})
+        for g in range(len(first["ids"]) // G):
+            pid = first["ids"][g * G]
+            r0 = first["rewards"][g * G : (g + 1) * G]
+            n_ok = int(sum(r0))
+            for x, r in zip(first["completions"][g * G : (g + 1) * G], r0):
+                if r:
+                    valid["round0"][0] += valid_scratchpad(x, first["solution"][g * G])
+                    valid["round0"][1] += 1
+            lv = pid.split(":")[0]
+            level_hard[lv][1] += 1
+            if n_ok == 0:
+                level_hard[lv][0] += 1
+                level_rescued[lv] += pid in rescue_rewards
+            visits[pid].append((step, n_ok, pid in rescue_rewards))
+            if n_ok == 0 and pid in rescue_rewards:
+                mass = _advantage_mass(rescue_rewards[pid])
+                mass_rescued += mass
             else:
-                args = _config(budget, 0, tmp, steps=budget.overhead_steps, hint_schedule=schedule)
-                cls = CountingGHPOTrainer
-            clock = StepClock()
-            trainer = cls(model=model, reward_funcs=[accuracy_reward], args=args, train_dataset=ds,
-                          processing_class=tok, callbacks=[clock])
-            clock.trainer = trainer
-            trainer.remove_callback(PrinterCallback)
-            trainer.train()
-        hard = [h["ghpo/hard_frac"] for h in trainer.state.log_history if "ghpo/hard_frac" in h]
-        timed = clock.step_s[1:] or clock.step_s  # the first step pays one-off start-up costs
-        out[f"{data_name}/{name}"] = {
-            "median_step_s": statistics.median(timed), "sampled_tokens": trainer.sampled_tokens,
-            "hard_frac": statistics.mean(hard) if hard else None,
-        }
-        log(f"  overhead {data_name:5s} {name:12s} median step {out[f'{data_name}/{name}']['median_step_s']:.2f}s "
-            f"tokens {trainer.sampled_tokens}")
-    return out
+                mass = _advantage_mass(r0)
+            mass_total += mass
+    # Next visit of a problem that was all-wrong unhinted: solved unhinted then (>= 1 of G right)?
+    nxt = {"rescued": [0, 0], "not_rescued": [0, 0]}
+    for seq in visits.values():
+        for (s0, ok0, resc), (s1, ok1, _) in zip(seq, seq[1:]):
+            if ok0 == 0:
+                key = "rescued" if resc else "not_rescued"
+                nxt[key][1] += 1
+                nxt[key][0] += ok1 > 0
+    return {
+        "level_hard": {lv: v for lv, v in level_hard.items()}, "level_rescued": dict(level_rescued),
+        "adv_mass_total": mass_total, "adv_mass_rescued": mass_rescued, "steps": len(by_step),
+        "next_visit": nxt, "answer_leaks": int(leaks), "hinted_groups": hinted_groups, "examples": shown,
+        "valid_steps": valid,
+    }
 
 
-# ----------------------------------------------------------------------------------------------------- analysis
-def _ms(values) -> tuple[float, float]:
-    values = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
-    if not values:
-        return float("nan"), float("nan")
-    return statistics.mean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
-
-
-def _fmt(ms, pct=True) -> str:
-    m, s = ms
-    if math.isnan(m):
-        return "-"
-    return f"{100 * m:.1f} ± {100 * s:.1f}" if pct else f"{m:.0f} ± {s:.0f}"
-
-
-def _hard_mean(rec: dict, prefix: str = "greedy") -> float:
-    return statistics.mean(rec[f"{prefix}/{lv}"] for lv in BENCH_HARD)
+# ----------------------------------------------------------------------------------------------------- summaries
+def _lvmean(rec: dict, levels, prefix: str) -> float:
+    return statistics.mean(rec[f"{prefix}/{lv}"] for lv in levels)
 
 
 def _at_tokens(evals: list[dict], budget_tokens: float, key) -> float:
@@ -292,73 +413,144 @@ def _at_tokens(evals: list[dict], budget_tokens: float, key) -> float:
     return pts[-1][1]
 
 
+def health_gate(runs: list[dict], budget: Budget) -> dict:
+    """Plain GRPO, per seed: final - start accuracy on the training levels (greedy, sampled) and the easy level."""
+    grpo = [r for r in runs if r["arm"] == "grpo"]
+    k = f"avg@{budget.avg_k}"
+    out = {}
+    n = budget.eval_per_level * len(TRAIN_LEVELS)
+    for name, levels, prefix in (("train/greedy", TRAIN_LEVELS, "greedy"), ("train/sampled", TRAIN_LEVELS, k),
+                                 ("easy/greedy", EASY, "greedy"), ("easy/sampled", EASY, k),
+                                 ("hard/greedy", HARD, "greedy"), ("hard/sampled", HARD, k)):
+        start = [_lvmean(r["evals"][0], levels, prefix) for r in grpo]
+        end = [_lvmean(r["evals"][-1], levels, prefix) for r in grpo]
+        out[name] = {"start": ci95(start), "end": ci95(end), "delta": ci95([e - s for s, e in zip(start, end)]),
+                     "per_seed_delta": [e - s for s, e in zip(start, end)]}
+    checks = {}
+    for name in ("train/greedy", "train/sampled"):
+        p = out[name]["start"][0]
+        noise = 2 * math.sqrt(max(p * (1 - p), 1e-9) / (n * (budget.avg_k if "sampled" in name else 1)))
+        d, hw = out[name]["delta"]
+        checks[name] = {"noise_2se": noise, "pass": bool(d - (hw if not math.isnan(hw) else 0) > 0 and d > noise)}
+    for name in ("easy/greedy", "easy/sampled"):
+        checks[name] = {"pass": bool(out[name]["delta"][0] >= -0.05)}
+    out["checks"] = checks
+    out["pass"] = all(c["pass"] for c in checks.values())
+    return out
+
+
+def regime_gate(probe: dict) -> dict:
+    hard = sum(probe[lv]["all_wrong"] for lv in HARD)
+    groups = sum(probe[lv]["groups"] for lv in HARD)
+    rescued = sum(sum(probe[lv]["rescued"].values()) for lv in HARD)
+    all_wrong = hard / groups if groups else 0.0
+    rescue = rescued / hard if hard else 0.0
+    return {"all_wrong": all_wrong, "rescued_any": rescue, "pass": bool(all_wrong >= 0.5 and rescue >= 0.4)}
+
+
 def summarise(runs: list[dict], arms: list[str], budget: Budget) -> dict:
-    by_arm = {a: [r for r in runs if r["arm"] == a] for a in arms}
+    k = f"avg@{budget.avg_k}"
     token_budget = min(r["sampled_tokens"] for r in runs)  # every run reached it
+    by_seed_grpo = {r["seed"]: r for r in runs if r["arm"] == "grpo"}
     rows = {}
-    for arm, rs in by_arm.items():
-        last = [r["evals"][-1] for r in rs]
-        row = {f"greedy/{lv}": _ms([e[f"greedy/{lv}"] for e in last]) for lv in EVAL_LEVELS}
-        row["greedy/hard"] = _ms([_hard_mean(e) for e in last])
-        row[f"avg@{budget.avg_k}/hard"] = _ms([_hard_mean(e, f"avg@{budget.avg_k}") for e in last])
-        row[f"avg@{budget.avg_k}/all"] = _ms([e[f"avg@{budget.avg_k}/all"] for e in last])
-        row["greedy/hard@tokens"] = _ms([_at_tokens(r["evals"], token_budget, _hard_mean) for r in rs])
-        row["greedy/all@tokens"] = _ms([_at_tokens(r["evals"], token_budget, lambda e: e["greedy/all"]) for r in rs])
-        row["tokens"] = _ms([r["sampled_tokens"] for r in rs])
-        row["extra_tokens"] = _ms([sum(h.get("ghpo/extra_completion_tokens", 0.0) for h in r["log"]) for r in rs])
-        row["train_s"] = _ms([r["train_s"] for r in rs])
-        row["step_s"] = _ms([statistics.median(r["step_s"]) for r in rs])
-        row["hard_frac"] = _ms([_mean_metric(r, "ghpo/hard_frac") for r in rs])
+    for arm in arms:
+        rs = sorted([r for r in runs if r["arm"] == arm], key=lambda r: r["seed"])
+        if not rs:
+            continue
+        row = {"n": len(rs)}
+        metrics = {
+            "hard/greedy": lambda r: _lvmean(r["evals"][-1], HARD, "greedy"),
+            "hard/sampled": lambda r: _lvmean(r["evals"][-1], HARD, k),
+            "hard/greedy@tokens": lambda r: _at_tokens(r["evals"], token_budget, lambda e: _lvmean(e, HARD, "greedy")),
+            "hard/sampled@tokens": lambda r: _at_tokens(r["evals"], token_budget, lambda e: _lvmean(e, HARD, k)),
+            "train/greedy": lambda r: _lvmean(r["evals"][-1], TRAIN_LEVELS, "greedy"),
+            "train/sampled": lambda r: _lvmean(r["evals"][-1], TRAIN_LEVELS, k),
+            "easy/greedy_delta": lambda r: _lvmean(r["evals"][-1], EASY, "greedy") - _lvmean(r["evals"][0], EASY, "greedy"),
+            "easy/sampled_delta": lambda r: _lvmean(r["evals"][-1], EASY, k) - _lvmean(r["evals"][0], EASY, k),
+        }
+        for lv in EVAL_LEVELS:
+            metrics[f"greedy/{lv}"] = (lambda lv: lambda r: r["evals"][-1][f"greedy/{lv}"])(lv)
+        for name, f in metrics.items():
+            row[name] = ci95([f(r) for r in rs])
+            if arm != "grpo" and not name.startswith("easy"):
+                paired = [f(r) - f(by_seed_grpo[r["seed"]]) for r in rs if r["seed"] in by_seed_grpo]
+                row[f"diff/{name}"] = ci95(paired)
+        row["zero_std"] = ci95([statistics.mean(h["frac_reward_zero_std"] for h in r["log"]) for r in rs])
+        row["tokens"] = ci95([r["sampled_tokens"] for r in rs])
+        row["gen_rounds"] = ci95([statistics.mean(h.get("ghpo/gen_rounds", 1.0) for h in r["log"]) for r in rs])
+        row["train_s"] = ci95([r["train_s"] for r in rs])
+        row["extra_tokens"] = ci95([sum(h.get("ghpo/extra_completion_tokens", 0.0) for h in r["log"]) for r in rs])
+        for key in ("ghpo/hard_frac", "ghpo/skipped_stages"):
+            vals = [statistics.mean(h[key] for h in r["log"] if key in h) for r in rs if any(key in h for h in r["log"])]
+            row[key] = ci95(vals)
+        # Per-ratio rescue as a share of hard groups (summed over steps).
         for w in ("0.25", "0.5", "0.75"):
-            row[f"rescue/{w}"] = _ms([_rescue_rate(r, w) for r in rs])
-        row["unsolved"] = _ms([_ratio_of_sums(r, "ghpo/unsolved_frac") for r in rs])
+            vals = []
+            for r in rs:
+                hard = sum(h.get("ghpo/hard_frac", 0.0) for h in r["log"])
+                if hard and any(f"ghpo/rescued_frac/{w}" in h for h in r["log"]):
+                    vals.append(sum(h.get(f"ghpo/rescued_frac/{w}", 0.0) for h in r["log"]) / hard)
+            row[f"rescue/{w}"] = ci95(vals)
+        g = [r["groups"] for r in rs]
+        row["hard_levels_all_wrong"] = ci95([sum(x["level_hard"].get(lv, [0, 0])[0] for lv in HARD) /
+                                             max(1, sum(x["level_hard"].get(lv, [0, 0])[1] for lv in HARD)) for x in g])
+        row["hard_levels_rescued"] = ci95([sum(x["level_rescued"].get(lv, 0) for lv in HARD) /
+                                           max(1, sum(x["level_hard"].get(lv, [0, 0])[0] for lv in HARD)) for x in g])
+        row["adv_mass_per_step"] = ci95([x["adv_mass_total"] / max(1, x["steps"]) for x in g])
+        row["adv_mass_rescued_share"] = ci95([x["adv_mass_rescued"] / x["adv_mass_total"] if x["adv_mass_total"] else 0.0
+                                              for x in g])
+        for key in ("rescued", "not_rescued"):
+            num = sum(x["next_visit"][key][0] for x in g)
+            den = sum(x["next_visit"][key][1] for x in g)
+            row[f"next_visit/{key}"] = (num / den if den else float("nan"), den)
+        for key in ("round0", "rescued"):
+            num = sum(x.get("valid_steps", {}).get(key, [0, 0])[0] for x in g)
+            den = sum(x.get("valid_steps", {}).get(key, [0, 0])[1] for x in g)
+            row[f"valid/{key}"] = (num / den if den else float("nan"), den)
+        row["answer_leaks"] = sum(x["answer_leaks"] for x in g)
+        row["hinted_groups"] = sum(x["hinted_groups"] for x in g)
         rows[arm] = row
     return {"rows": rows, "token_budget": token_budget}
 
 
-def _mean_metric(run: dict, key: str) -> float | None:
-    values = [h[key] for h in run["log"] if key in h]
-    return statistics.mean(values) if values else None
-
-
-def _ratio_of_sums(run: dict, key: str) -> float | None:
-    """Sum of a per-step fraction over steps divided by the summed hard fraction: a share of hard groups."""
-    hard = sum(h.get("ghpo/hard_frac", 0.0) for h in run["log"])
-    if not hard or not any(key in h for h in run["log"]):
-        return None
-    return sum(h.get(key, 0.0) for h in run["log"]) / hard
-
-
-def _rescue_rate(run: dict, ratio: str) -> float | None:
-    return _ratio_of_sums(run, f"ghpo/rescued_frac/{ratio}")
-
-
+# ----------------------------------------------------------------------------------------------------- plot
 def plot(runs, arms, budget, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    k = f"avg@{budget.avg_k}"
+    fig, axes = plt.subplots(1, 4, figsize=(20, 4.2))
     for arm in arms:
         rs = [r for r in runs if r["arm"] == arm]
-        steps = [e["step"] for e in rs[0]["evals"]]
-        hard = [statistics.mean(_hard_mean(r["evals"][i]) for r in rs) for i in range(len(steps))]
-        easy = [statistics.mean(statistics.mean(r["evals"][i][f"greedy/{lv}"] for lv in EASY_LEVELS) for r in rs)
-                for i in range(len(steps))]
-        tokens = [statistics.mean(r["evals"][i]["tokens"] for r in rs) for i in range(len(steps))]
-        axes[0].plot(steps, hard, marker="o", label=arm)
-        axes[1].plot(tokens, hard, marker="o", label=arm)
-        axes[2].plot(steps, easy, marker="o", label=arm)
-    axes[0].set(title=f"hard levels {'/'.join(BENCH_HARD)}, greedy, no hint", xlabel="optimizer step", ylabel="accuracy")
-    axes[1].set(title="same, vs generated tokens", xlabel="sampled completion tokens (incl. hint stages)")
-    axes[2].set(title=f"easy levels {'/'.join(EASY_LEVELS)}, greedy", xlabel="optimizer step")
+        if not rs:
+            continue
+        n = min(len(r["evals"]) for r in rs)
+        steps = [rs[0]["evals"][i]["step"] for i in range(n)]
+        hard = [statistics.mean(_lvmean(r["evals"][i], HARD, "greedy") for r in rs) for i in range(n)]
+        hard_s = [statistics.mean(_lvmean(r["evals"][i], HARD, k) for r in rs) for i in range(n)]
+        easy = [statistics.mean(_lvmean(r["evals"][i], EASY, "greedy") for r in rs) for i in range(n)]
+        tokens = [statistics.mean(r["evals"][i]["tokens"] for r in rs) for i in range(n)]
+        (line,) = axes[0].plot(steps, hard, marker="o", label=f"{arm} greedy")
+        axes[0].plot(steps, hard_s, ls="--", color=line.get_color())
+        axes[1].plot(tokens, hard, marker="o", color=line.get_color())
+        axes[2].plot(steps, easy, marker="o", color=line.get_color())
+        zs = [statistics.mean(r["log"][i]["frac_reward_zero_std"] for r in rs) for i in range(min(len(r["log"]) for r in rs))]
+        win = max(1, len(zs) // 20)
+        smooth = [statistics.mean(zs[max(0, i - win + 1) : i + 1]) for i in range(len(zs))]
+        axes[3].plot(range(1, len(zs) + 1), smooth, color=line.get_color(), label=arm)
+    axes[0].set(title=f"hard {'/'.join(HARD)}, no hint (solid greedy, dashed {k})", xlabel="optimizer step",
+                ylabel="accuracy")
+    axes[1].set(title="hard, greedy, vs generated tokens", xlabel="sampled completion tokens (incl. hint stages)")
+    axes[2].set(title=f"easy {'/'.join(EASY)}, greedy (forgetting)", xlabel="optimizer step")
+    axes[3].set(title="TRL frac_reward_zero_std (moving mean)", xlabel="optimizer step")
     for ax in axes:
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8)
-    fig.suptitle(f"GHPO organism: mean over {len(budget.seeds)} seed(s)")
+    axes[3].legend(fontsize=8)
+    fig.suptitle("GHPO organism v3: mean over each arm's seeds (see RESULTS.md)")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
@@ -381,148 +573,335 @@ def _cpu_name() -> str:
     return platform.processor() or "unknown"
 
 
+def _pct(ms, signed=False) -> str:
+    m, hw = ms
+    if m is None or math.isnan(m):
+        return "-"
+    s = f"{100 * m:+.1f}" if signed else f"{100 * m:.1f}"
+    return s + ("" if math.isnan(hw) else f" ± {100 * hw:.1f}")
+
+
+def _num(ms, fmt="{:.0f}") -> str:
+    m, hw = ms
+    if m is None or math.isnan(m):
+        return "-"
+    return fmt.format(m) + ("" if math.isnan(hw) else " ± " + fmt.format(hw))
+
+
 def verdict(summary: dict, budget: Budget) -> list[str]:
     rows = summary["rows"]
-    if "grpo" not in rows or "staged" not in rows:
-        return ["(verdict needs the grpo and staged arms)"]
-    g, s = rows["grpo"], rows["staged"]
+    if "grpo" not in rows or len(rows) < 2:
+        return ["(no verdict: the comparison arms did not run)"]
     lines = []
-    for key, what in (("greedy/hard", "at equal optimizer steps"), ("greedy/hard@tokens", "at equal generated tokens")):
-        d = s[key][0] - g[key][0]
-        noise = math.sqrt(s[key][1] ** 2 + g[key][1] ** 2) / math.sqrt(max(1, len(budget.seeds)))
-        if abs(d) <= max(2 * noise, 0.01):
-            word = "does NOT clearly beat GRPO (difference within seed noise)"
-        elif d > 0:
-            word = "beats GRPO"
-        else:
-            word = "is WORSE than GRPO"
-        lines.append(f"- Hard-level greedy accuracy {what}: GHPO (staged) {100 * s[key][0]:.1f}% vs GRPO "
-                     f"{100 * g[key][0]:.1f}% ({100 * d:+.1f} points; 2x std-error of the difference "
-                     f"{200 * noise:.1f}): GHPO {word}.")
-    best = max(rows, key=lambda a: rows[a]["greedy/hard"][0])
-    lines.append(f"- Best arm on hard levels at equal steps: **{best}** ({100 * rows[best]['greedy/hard'][0]:.1f}%).")
-    tok_ratio = s["tokens"][0] / g["tokens"][0]
-    time_ratio = s["train_s"][0] / g["train_s"][0]
-    lines.append(f"- Cost: staged GHPO sampled {tok_ratio:.2f}x the completion tokens of GRPO and took {time_ratio:.2f}x "
-                 f"its training wall time for the same {budget.steps} optimizer steps.")
+    for arm, r in rows.items():
+        if arm == "grpo":
+            continue
+        parts = []
+        for key, what in (("hard/greedy", "greedy, equal steps"), ("hard/sampled", "sampled, equal steps"),
+                          ("hard/greedy@tokens", "greedy, equal tokens"), ("hard/sampled@tokens", "sampled, equal tokens")):
+            d, hw = r[f"diff/{key}"]
+            if math.isnan(hw):
+                word = "one seed, no interval"
+            elif d - hw > 0:
+                word = "BETTER"
+            elif d + hw < 0:
+                word = "WORSE"
+            else:
+                word = "no difference"
+            parts.append(f"{what} {100 * d:+.1f} ± {100 * hw:.1f} ({word})")
+        lines.append(f"- **{arm}** minus grpo on hard levels (paired by seed, 95% t-interval): " + "; ".join(parts) + ".")
+    for arm in ("staged", "staged+budgeted"):
+        if arm not in rows:
+            continue
+        r, g = rows[arm], rows["grpo"]
+        nv_r, nv_n, nv_g = r["next_visit/rescued"], r["next_visit/not_rescued"], g["next_visit/not_rescued"]
+        lines.append(
+            f"- Where {arm}'s hint signal goes: {_pct(r['hard_levels_rescued'])}% of its all-wrong {'/'.join(HARD)} "
+            f"groups were rescued; rescued groups carried {_pct(r['adv_mass_rescued_share'])}% of its advantage mass "
+            f"(advantage mass per step {r['adv_mass_per_step'][0]:.1f} vs grpo {g['adv_mass_per_step'][0]:.1f}). When "
+            f"a rescued problem came back, it was solved without a hint {100 * nv_r[0]:.0f}% of the time ({nv_r[1]} "
+            f"cases) vs {100 * nv_n[0]:.0f}% for all-wrong problems no hint rescued ({nv_n[1]}) and "
+            f"{100 * nv_g[0]:.0f}% for all-wrong problems under grpo ({nv_g[1]}); not a causal effect: the problems "
+            f"a hint rescues are likely the easier all-wrong ones, which would come back solved more often anyway. "
+            f"Of the right answers in rescued "
+            f"groups, {100 * r['valid/rescued'][0]:.0f}% had every scratchpad step right ({r['valid/rescued'][1]} "
+            f"answers), vs {100 * r['valid/round0'][0]:.0f}% of right answers without a hint.")
+    better = [a for a, r in rows.items() if a != "grpo" and r["diff/hard/greedy"][0] - r["diff/hard/greedy"][1] > 0
+              and r["diff/hard/sampled"][0] - r["diff/hard/sampled"][1] > 0]
+    if better:
+        lines.append(f"- In words: {', '.join(better)} beat plain GRPO on the hard levels at equal optimizer steps, "
+                     "greedy and sampled, by more than the seed-to-seed noise.")
+    else:
+        lines.append("- In words: no GHPO arm beats plain GRPO on the hard levels at equal optimizer steps (greedy and "
+                     "sampled both above the 95% interval) in this run.")
     return lines
 
 
-def write_results(out: Path, command: str, budget: Budget, warm_info: dict, runs, arms, summary, over, total_s,
-                  commit: str | None = None) -> None:
+def write_results(out: Path, saved: dict, budget: Budget) -> None:
+    arms = [a for a in arms_table() if any(r["arm"] == a for r in saved["runs"])]
+    runs = saved["runs"]
+    summary = summarise(runs, arms, budget) if runs else {"rows": {}, "token_budget": 0}
     rows = summary["rows"]
     k = budget.avg_k
-    L = []
-    L.append("# GHPO vs GRPO on the CPU model organism\n")
-    L.append("Written by `benchmarks/organism_compare.py`; do not edit by hand. Re-run the command to refresh.\n")
-    L.append("```\n" + command + "\n```\n")
-    L.append(f"- Machine: {os.cpu_count()} CPU cores ({_cpu_name()}), torch threads {torch.get_num_threads()}, "
-             f"Python {platform.python_version()}, torch {torch.__version__}, transformers {transformers.__version__}, "
-             f"trl {trl.__version__}, git commit `{commit or _git_commit()}`.")
-    built = warm_info.get("built_this_run")
-    sft_note = ("included: the warm start was built in this run" if built else
-                "excluded: the warm start came from the cache" if built is not None else "cache status not recorded")
-    L.append(f"- Total wall time of this run: {total_s / 60:.1f} min (warm start SFT {warm_info.get('sft_seconds', 0):.0f} s, "
-             f"{sft_note}). The machine was shared with other jobs, so timings are noisy.")
+    warm_info = saved["warm_start"]
     ws = warm_info["settings"]
+    L = ["# GHPO vs GRPO on the CPU model organism (v3)\n",
+         "Written by `benchmarks/organism_compare.py`; do not edit by hand. Commands that produced this file, in order:\n",
+         "```\n" + "\n".join(dict.fromkeys(p["command"] for p in saved["parts"])) + "\n```\n"]
+    L.append(f"- Machine: {os.cpu_count()} CPU cores ({_cpu_name()}), no GPU, torch threads 1 per job, Python "
+             f"{platform.python_version()}, torch {torch.__version__}, transformers {transformers.__version__}, trl "
+             f"{trl.__version__}.")
+    for p in saved["parts"]:
+        L.append(f"- Part `{p['part']}`: git commit `{p['commit']}`, {p['jobs']} parallel job(s), wall time "
+                 f"{p['wall_s'] / 60:.1f} min, load average (1 min) at start {p['load'][0]:.1f}, at end {p['load'][1]:.1f} "
+                 "(other developers' jobs shared the 2 cores: wall times are noisy; accuracy and token counts are not).")
     L.append(f"- Policy: Llama {ws['layers']} layers x {ws['hidden_size']} hidden, {warm_info['n_params']:,} parameters, "
-             f"character-level tokenizer (100 tokens). Warm start: TRL `SFTTrainer`, {ws['sft_steps']} steps x "
-             f"{ws['sft_batch_size']} on levels {', '.join(ws['sft_levels'])} only ({warm_info['sft_rows']} rows"
-             + (", balanced: " + ", ".join(f"{lv} {n} rows of {warm_info['sft_distinct_per_level'][lv]} distinct problems"
-                                           for lv, n in warm_info["sft_rows_per_level"].items())
-                if "sft_rows_per_level" in warm_info else "") + ").")
+             f"char-level tokenizer. Warm start: TRL `SFTTrainer`, {ws['sft_steps']} steps x {ws['sft_batch_size']}, "
+             f"lr {ws['sft_lr']} cosine, scratchpad solutions of levels {', '.join(ws['sft_levels'])} "
+             f"({warm_info['sft_rows']} rows, levels balanced by repetition), {warm_info['sft_seconds']:.0f} s.")
     L.append(f"- RL: {budget.steps} optimizer steps x {budget.prompts_per_step} prompts x G={budget.num_generations}, "
-             f"max {budget.max_completion_length} completion tokens, lr {budget.learning_rate} constant, temperature 1, "
-             f"TRL defaults otherwise (loss `dapo`, beta 0). Training data: {budget.train_rows} problems, levels "
-             f"{', '.join(TRAIN_LEVELS)} round-robin, each problem drawn "
-             f"~{budget.steps * budget.prompts_per_step / budget.train_rows:.1f} times in {budget.steps} steps (so "
-             f"hint_memory can act). Arms: {', '.join(arms)}. Seeds {list(budget.seeds)}. Hint template `{{hint}}\\n` appended "
-             "after the prompt (a hinted prompt is a prefix of the worked solution). Reward: `ghpo.rewards.accuracy_reward`.")
-    L.append(f"- Evaluation: held-out problems ({budget.eval_per_level} per level from the warm start's held-out set: "
-             "never seen in SFT or RL), NO hint, greedy "
-             f"pass@1 and avg@{k} (temperature 1), every {budget.eval_every} steps. Level `AxD` = A one-digit terms "
-             "(A-1 reasoning steps).\n")
+             f"max {budget.max_completion_length} completion tokens, lr {budget.learning_rate} constant, beta "
+             f"{budget.beta} (KL to the warm start), temperature 1, TRL defaults otherwise (loss `dapo`, "
+             f"scale_rewards `group`). Training set: {budget.train_rows} problems, levels {', '.join(TRAIN_LEVELS)} "
+             f"round-robin, each drawn ~{budget.steps * budget.prompts_per_step / budget.train_rows:.0f} times. Seeds "
+             f"{list(budget.seeds)}. Hint template `{{hint}}` right after the prompt's newline (a hinted prompt is a "
+             f"prefix of prompt + worked solution). Reward `{REWARD_NAME}` (exact integer in the last `\\boxed{{}}`).")
+    L.append(f"- Evaluation: {budget.eval_per_level} held-out problems per level (never seen in SFT or RL), NO hint, "
+             f"greedy pass@1 and avg@{k} at temperature 1, every {budget.eval_every} steps. 'hard' = mean of "
+             f"{', '.join(HARD)}; 'train' = mean of {', '.join(TRAIN_LEVELS)}; 'easy' = {', '.join(EASY)}. "
+             "'±' is the half-width of the 95% Student t-interval over seeds.\n")
 
-    L.append("## Starting checkpoint: the capacity-difficulty mismatch\n")
+    L.append("## Warm start (step 0)\n")
     sa = warm_info["start_accuracy"]
     levels = ws["eval_levels"]
     L.append("| level | " + " | ".join(levels) + " |")
     L.append("|---|" + "---|" * len(levels))
-    L.append("| greedy no-hint accuracy | " + " | ".join(f"{100 * sa[f'greedy/{lv}']:.0f}%" for lv in levels) + " |")
+    L.append("| greedy | " + " | ".join(f"{100 * sa[f'greedy/{lv}']:.0f}%" for lv in levels) + " |")
     sk = ws.get("eval_k", 0)
     if sk and f"avg@{sk}/{levels[0]}" in sa:
-        L.append(f"| avg@{sk} (temperature 1) | " + " | ".join(f"{100 * sa[f'avg@{sk}/{lv}']:.0f}%" for lv in levels) + " |")
-    L.append(f"\n({ws['eval_per_level']} held-out problems per level; SFT saw {', '.join(ws['sft_levels'])} only.)\n")
+        L.append(f"| avg@{sk} (T=1) | " + " | ".join(f"{100 * sa[f'avg@{sk}/{lv}']:.0f}%" for lv in levels) + " |")
+    L.append(f"\n({ws['eval_per_level']} held-out problems per level; SFT saw {', '.join(ws['sft_levels'])}.)\n")
 
-    L.append("## Results (mean ± std over seeds, accuracy in %, after the last step)\n")
-    hdr = ["arm", *[f"{lv}" for lv in EVAL_LEVELS], "hard mean", f"hard avg@{k}",
-           "hard mean @ equal tokens", "sampled tokens", "train s"]
-    L.append("| " + " | ".join(hdr) + " |")
-    L.append("|" + "---|" * len(hdr))
-    for arm in arms:
-        r = rows[arm]
-        L.append("| " + " | ".join([arm, *[_fmt(r[f"greedy/{lv}"]) for lv in EVAL_LEVELS], f"**{_fmt(r['greedy/hard'])}**",
-                                    _fmt(r[f"avg@{k}/hard"]), _fmt(r["greedy/hard@tokens"]), _fmt(r["tokens"], False),
-                                    _fmt(r["train_s"], False)]) + " |")
-    L.append(f"\nPer-level columns: greedy pass@1 with no hint. 'hard mean': mean over {', '.join(BENCH_HARD)}. "
-             f"'@ equal tokens': hard mean interpolated at {summary['token_budget']:,} sampled tokens (the smallest "
-             "total of any run), on the evaluation curve against cumulative sampled tokens.\n")
-    # start point for reference
-    start = [r["evals"][0] for r in runs]
-    L.append(f"Starting point (step 0, same for every arm): hard mean {_fmt(_ms([_hard_mean(e) for e in start]))}.\n")
+    L.append("## Gate 1: regime (warm start, before any training)\n")
+    probe = saved["probe"]
+    L.append(f"Groups of G={budget.num_generations} at temperature 1 on up to {budget.probe_per_level} training "
+             "problems per level; hard groups get the staged hints in order (token-unit cut, as the `staged` arm), a "
+             "group leaves at the first stage with a right answer. Rescued columns: share of all-wrong groups.\n")
+    L.append("| level | groups | all-wrong unhinted | rescued @0.25 | rescued @0.5 | rescued @0.75 | rescued at some stage | never |")
+    L.append("|---|---|---|---|---|---|---|---|")
+    for lv, p in probe.items():
+        h = p["all_wrong"]
+        cells = [f"{100 * p['rescued'][w] / h:.0f}%" if h else "-" for w in ("0.25", "0.5", "0.75")]
+        anyr = sum(p["rescued"].values())
+        L.append(f"| {lv} | {p['groups']} | {100 * h / p['groups']:.0f}% | " + " | ".join(cells) +
+                 f" | {100 * anyr / h:.0f}% | {p['never']} |" if h else f"| {lv} | {p['groups']} | 0% | - | - | - | - | 0 |")
+    rg = saved["gates"]["regime"]
+    L.append(f"\n**Regime gate ({'/'.join(HARD)} pooled): all-wrong {100 * rg['all_wrong']:.0f}% (need >= 50%), rescued "
+             f"at some stage {100 * rg['rescued_any']:.0f}% of those (need >= 40%): {'PASS' if rg['pass'] else 'FAIL'}.**\n")
 
-    L.append("## Guidance and cost accounting\n")
-    hdr = ["arm", "hard frac", "rescued @0.25", "rescued @0.5", "rescued @0.75", "never rescued",
-           "hint-stage tokens", "all sampled tokens", "median step s"]
-    L.append("| " + " | ".join(hdr) + " |")
-    L.append("|" + "---|" * len(hdr))
-    for arm in arms:
-        r = rows[arm]
-        L.append("| " + " | ".join([arm, _fmt(r["hard_frac"]), _fmt(r["rescue/0.25"]), _fmt(r["rescue/0.5"]),
-                                    _fmt(r["rescue/0.75"]), _fmt(r["unsolved"]), _fmt(r["extra_tokens"], False),
-                                    _fmt(r["tokens"], False), f"{r['step_s'][0]:.2f}"]) + " |")
-    L.append("\n'hard frac': share of groups all-wrong before hints (mean over steps; logged by GHPO arms, so `-` for "
-             "grpo). 'rescued @w': share of hard groups first rescued at ratio w; 'never rescued': share no stage "
-             "rescued. 'hint-stage tokens': sum of `ghpo/extra_completion_tokens`. 'all sampled tokens': every "
-             "completion token sampled (first round + hint stages), counted in `_generate_single_turn`.\n")
+    L.append("## Gate 2: health (plain GRPO, every seed)\n")
+    hg = saved["gates"].get("health")
+    if hg:
+        L.append("| no-hint accuracy | step 0 | last step | change (95% t-interval) | check |")
+        L.append("|---|---|---|---|---|")
+        for name, label in (("train/greedy", f"train levels {'/'.join(TRAIN_LEVELS)}, greedy"),
+                            ("train/sampled", f"train levels, avg@{k}"), ("hard/greedy", "hard levels, greedy"),
+                            ("hard/sampled", f"hard levels, avg@{k}"), ("easy/greedy", f"easy {'/'.join(EASY)}, greedy"),
+                            ("easy/sampled", f"easy, avg@{k}")):
+            v = hg[name]
+            chk = hg["checks"].get(name)
+            if chk is None:
+                c = "-"
+            elif "noise_2se" in chk:
+                c = f"{'pass' if chk['pass'] else 'FAIL'} (interval above 0, gain above 2 SE = {100 * chk['noise_2se']:.1f})"
+            else:
+                c = f"{'pass' if chk['pass'] else 'FAIL'} (within 5 points)"
+            L.append(f"| {label} | {_pct(v['start'])} | {_pct(v['end'])} | {_pct(v['delta'], True)} | {c} |")
+        L.append(f"\n**Health gate: {'PASS' if hg['pass'] else 'FAIL'}.** Per-seed change on the training levels, greedy: "
+                 + ", ".join(f"{100 * d:+.1f}" for d in hg["train/greedy"]["per_seed_delta"]) + ".\n")
+    else:
+        L.append("(not run yet)\n")
 
-    L.append("## Overhead vs plain TRL\n")
-    L.append(f"Same data and seed, {budget.overhead_steps} steps each, median step time over steps 2..n. 'easy': levels "
-             f"{', '.join(EASY_LEVELS)} (few or no hard groups); 'mixed': the training mix.\n")
-    L.append("| data | trainer | median step s | ratio vs trl | sampled tokens | token ratio vs trl | hard frac |")
-    L.append("|---|---|---|---|---|---|---|")
-    for key, v in over.items():
-        data_name, name = key.split("/")
-        base = over[f"{data_name}/trl"]
-        hf = "-" if v["hard_frac"] is None else f"{100 * v['hard_frac']:.0f}%"
-        L.append(f"| {data_name} | {name} | {v['median_step_s']:.2f} | {v['median_step_s'] / base['median_step_s']:.2f}x | "
-                 f"{v['sampled_tokens']:,} | {v['sampled_tokens'] / base['sampled_tokens']:.2f}x | {hf} |")
-    L.append("")
+    if len(rows) > 1:
+        L.append("## Comparison: hard levels, no hint (mean ± 95% t-interval over seeds)\n")
+        if any(p.get("forced") for p in saved["parts"]):
+            L.append("**Run with `--force` although a gate FAILED (see above): this compares arms on a testbed where "
+                     "plain GRPO does not improve held-out accuracy, so the table cannot say whether GHPO helps a "
+                     "healthy RL run. It is kept because it shows where the hint signal goes.**\n")
+        hdr = ["arm", "seeds", "hard greedy", "hard avg@k", "Δ greedy vs grpo", "Δ avg@k vs grpo",
+               "hard greedy @ equal tokens", "hard avg@k @ equal tokens", "Δ greedy @ tokens", "train greedy",
+               "easy Δ greedy", "easy Δ avg@k"]
+        L.append("| " + " | ".join(h.replace("avg@k", f"avg@{k}") for h in hdr) + " |")
+        L.append("|" + "---|" * len(hdr))
+        for arm, r in rows.items():
+            d = lambda key: _pct(r[key], True) if key in r else "-"  # noqa: E731
+            L.append("| " + " | ".join([arm, str(r["n"]), f"**{_pct(r['hard/greedy'])}**", _pct(r["hard/sampled"]),
+                                        d("diff/hard/greedy"), d("diff/hard/sampled"), _pct(r["hard/greedy@tokens"]),
+                                        _pct(r["hard/sampled@tokens"]), d("diff/hard/greedy@tokens"),
+                                        _pct(r["train/greedy"]), _pct(r["easy/greedy_delta"], True),
+                                        _pct(r["easy/sampled_delta"], True)]) + " |")
+        L.append(f"\nAfter {budget.steps} optimizer steps. 'Δ vs grpo': paired by seed (same seed = same data order "
+                 f"and sampling seed). '@ equal tokens': accuracy interpolated on each run's evaluation curve at "
+                 f"{summary['token_budget']:,} sampled completion tokens (the smallest total of any run, i.e. what "
+                 "plain GRPO spends in all its steps). 'easy Δ': last minus step 0 (forgetting).\n")
+        L.append("Per level, greedy, last step: " + "; ".join(
+            f"{arm}: " + ", ".join(f"{lv} {_pct(r[f'greedy/{lv}'])}" for lv in EVAL_LEVELS) for arm, r in rows.items()) + ".\n")
 
-    L.append("## Verdict\n")
-    L.extend(verdict(summary, budget))
-    L.append("")
-    L.append("## Notes from building this benchmark (not computed by this run)\n")
-    L.extend(NOTES)
-    L.append("")
-    L.append("![learning curves](organism_curves.png)\n")
-    L.append("Left: hard-level no-hint greedy accuracy vs optimizer steps; middle: the same vs sampled tokens "
-             "(hint stages included); right: easy levels (forgetting check).\n")
+        L.append("## Cost and guidance accounting (issue 11: same run, side by side)\n")
+        hdr = ["arm", "sampled tokens", "hint-stage tokens", "gen rounds / step", "train s", "frac_reward_zero_std",
+               "hard frac", "rescued @0.25", "@0.5", "@0.75", "skipped stages"]
+        L.append("| " + " | ".join(hdr) + " |")
+        L.append("|" + "---|" * len(hdr))
+        for arm, r in rows.items():
+            L.append("| " + " | ".join([arm, _num(r["tokens"]), _num(r["extra_tokens"]), _num(r["gen_rounds"], "{:.2f}"),
+                                        _num(r["train_s"]), _pct(r["zero_std"]), _pct(r["ghpo/hard_frac"]),
+                                        _pct(r["rescue/0.25"]), _pct(r["rescue/0.5"]), _pct(r["rescue/0.75"]),
+                                        _num(r["ghpo/skipped_stages"], "{:.2f}")]) + " |")
+        L.append("\n'sampled tokens': every completion token sampled (first round + hint stages), counted in "
+                 "`_generate_single_turn`. 'hint-stage tokens': sum of `ghpo/extra_completion_tokens`. 'gen rounds': "
+                 "mean `ghpo/gen_rounds` (1 for grpo). 'train s': training wall time without evaluation; NOT comparable "
+                 "across arms here: arms ran in different parts with 3 to 6 parallel jobs on 2 cores shared with other "
+                 "developers' jobs (compare tokens and rounds instead). 'frac_reward_zero_std': TRL's share of groups whose final rewards have zero "
+                 "std (no advantage), mean over steps. 'hard frac': `ghpo/hard_frac` over all training levels. "
+                 "'rescued @w': share of hard groups first rescued at w.\n")
+
+        L.append("## Where the signal goes\n")
+        hdr = ["arm", f"{'/'.join(HARD)} groups all-wrong unhinted", "of those rescued", "advantage mass / step",
+               "share from rescued groups", "next visit solved unhinted: after a rescue", "... after no rescue",
+               "right answers with all steps right: unhinted", "... in rescued groups", "hints with the answer"]
+        L.append("| " + " | ".join(hdr) + " |")
+        L.append("|" + "---|" * len(hdr))
+        for arm, r in rows.items():
+            nv = lambda key: (f"{100 * r[key][0]:.0f}% of {r[key][1]}" if r[key][1] else "-")  # noqa: E731
+            L.append("| " + " | ".join([arm, _pct(r["hard_levels_all_wrong"]), _pct(r["hard_levels_rescued"]),
+                                        _num(r["adv_mass_per_step"], "{:.1f}"), _pct(r["adv_mass_rescued_share"]),
+                                        nv("next_visit/rescued"), nv("next_visit/not_rescued"), nv("valid/round0"),
+                                        nv("valid/rescued"),
+                                        f"{r['answer_leaks']} of {r['hinted_groups']}"]) + " |")
+        L.append("\nRead from every reward call of training (first call of a step = round 0 without hints, later "
+                 "hinted calls = hint stages; a rescued group trains on its rescuing stage). 'advantage mass': sum over trained completions of |advantage| as TRL "
+                 "computes it ((r - mean) / (std + 1e-4) per group); a group of equal rewards carries none. 'next "
+                 "visit': when a training problem was all-wrong unhinted, was it solved (>= 1 of G) unhinted the next "
+                 "time it was drawn? 'all steps right': share of right answers (reward 1) whose every scratchpad line "
+                 "(hint included) is well formed and keeps the expression's value; the rest are lucky boxes after "
+                 "wrong steps. 'hints with the answer': hinted groups whose hint is not a prefix of the worked "
+                 "solution or reaches into its last step `= <answer>` (must be 0).\n")
+        ex = [x for r in runs if r["arm"] == "staged" for x in r["groups"]["examples"]][:4]
+        if ex:
+            L.append("Rescued groups from the `staged` arm, read by eye (the hint is everything after the first line):\n")
+            L.append("```")
+            for x in ex:
+                L.append(f"# step {x['step']}, gold {x['gold']}, {x['n_correct']}/{budget.num_generations} right")
+                L.append(x["hinted_prompt"] + "|" + x["correct_completion"])
+                L.append("")
+            L.append("```")
+            L.append("(`|` marks where the prompt ends and the sampled completion begins.)\n")
+
+        L.append("## Verdict\n")
+        L.extend(verdict(summary, budget))
+        L.append("")
+    L.extend(saved.get("notes", []))
+    L.append("\n![learning curves](organism_curves.png)\n")
+    L.append("Left to right: hard-level no-hint accuracy vs optimizer steps (solid greedy, dashed sampled); the same "
+             "(greedy) vs sampled completion tokens; easy level greedy (forgetting); TRL `frac_reward_zero_std`.\n")
     (out / "RESULTS.md").write_text("\n".join(L))
 
 
 # ----------------------------------------------------------------------------------------------------- main
+def _quiet():
+    datasets.disable_progress_bars()
+    transformers.logging.set_verbosity_error()
+    logging.getLogger("ghpo.arith").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore")
+
+
+def _budget_from_dict(b: dict) -> Budget:
+    b = dict(b)
+    b["warm"] = WarmStartSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in b["warm"].items()})
+    return Budget(**{k: tuple(v) if k == "seeds" else v for k, v in b.items()})
+
+
+def run_jobs(jobs: list, n_jobs: int, log) -> list[dict]:
+    results = []
+    if n_jobs <= 1:
+        for job in jobs:
+            results.append(_run_job(job))
+            _log_run(results[-1], log)
+        return results
+    import concurrent.futures as cf
+    import multiprocessing as mp
+
+    with cf.ProcessPoolExecutor(max_workers=n_jobs, mp_context=mp.get_context("spawn")) as pool:
+        for fut in cf.as_completed([pool.submit(_run_job, j) for j in jobs]):
+            results.append(fut.result())
+            _log_run(results[-1], log)
+    return results
+
+
+def _log_run(r: dict, log) -> None:
+    last = r["evals"][-1]
+    log(f"  {r['arm']:17s} seed {r['seed']}: train {r['train_s']:.0f}s eval {r['eval_s']:.0f}s tokens "
+        f"{r['sampled_tokens']} | greedy " + " ".join(f"{lv}={last[f'greedy/{lv}']:.2f}" for lv in EVAL_LEVELS))
+
+
+NOTES = [
+    "## Notes from building v3 (measured while building it, not computed by the run above)\n",
+    "- v3 against v2 (issue 10): scratchpad solutions (each line rewrites the remaining expression, so a step is "
+    "local and a model taught 3 steps can run 4), SFT on 2x1-4x1, RL on 4x1 + 5x1 with beta 0.04 (KL to the warm "
+    "start), 16 prompts x 8 per step, lr 3e-5, 100 held-out problems per level, 95% t-intervals over seeds, gates "
+    "before the comparison, and the hint template `{hint}` instead of `{hint}\\n` (a token or char cut can end "
+    "inside a line; with a newline appended the hinted prompt was no longer a prefix of any worked solution).",
+    "- 6x1 was dropped from training and evaluation: on this warm start (greedy 5%, sampled 3%) a regime probe of 32 "
+    "groups of 8 left 29 all-wrong and the staged hints rescued only 6 of them (21%), against 11 of 24 (46%) on "
+    "5x1; a 6x1 scratchpad also needs ~75 completion tokens against ~57 for 5x1, and tokens are the CPU budget.",
+    "- The warm start is weaker than the one measured in issue 10 (greedy 3x1 68% here vs 96% there; 4x1 40% vs "
+    "54%) with the same 3 x 64 model, 700 SFT steps and lr 3e-3; not investigated for lack of time (one SFT took "
+    "~24 min on the shared cores). So 3x1 is an 'easy' level the policy does not master, and the forgetting check "
+    "is whether RL on 4x1/5x1 lowers it.",
+    "- Learning rate and training-set size, piloted on plain GRPO, seed 0, one run each (`python "
+    "benchmarks/organism_compare.py --part gates --seeds 0 --steps S --lr LR [--train-rows N] --out /tmp/org/...`; "
+    "held-out training-level no-hint accuracy 23.0% greedy / 15.8% sampled at step 0): lr 1e-5, 40 steps: greedy "
+    "23.0%, sampled 13.5%, KL 0.0015 (the policy barely moves); lr 3e-5, 40 steps: 21.0% / 12.0%; lr 3e-5, 120 "
+    "steps: 20.0% / 15.5%, 3x1 greedy -11 points; lr 1e-4, 80 steps: 16.5% / 13.3%, 3x1 greedy -11, sampled -6; "
+    "with 640 training problems instead of 160: lr 3e-5, 80 steps 23.0% / 13.0%; lr 1e-4, 80 steps 20.0% / 14.5%. "
+    "In every pilot the training reward rose (e.g. 0.15 -> 0.21 mean over the first vs last quarter of steps at "
+    "lr 1e-4) while held-out accuracy did not: this warm start learns its training problems under GRPO but the "
+    "gain does not transfer to held-out problems within 80-120 steps. lr 3e-5 was kept (moves the policy, 3x1 "
+    "within 5 points at 80 steps in the 160-problem pilot); no setting passed the health gate.",
+    "- Token vs char unit: the organism's tokenizer has one token per character, so the two units cut at the same "
+    "place except that the token unit backs off to a word boundary (a char cut may end inside a number: `= 1` of "
+    "`= 15`). A staged-char arm would measure exactly that, not a subword-vs-char difference.",
+    "- Not run for lack of time on the shared 2 cores (each part's wall time is above): the `staged-char` and "
+    "`staged+coldstart` arms (`python benchmarks/organism_compare.py --part compare --arms staged-char "
+    "staged+coldstart --force`), and seeds 3 and 4 of the GHPO arms (the gates part ran grpo on 5 seeds; paired "
+    "differences use the seeds both arms have).",
+    "- What would make this testbed decisive (not measured here): first a warm start on which plain GRPO passes the "
+    "health gate. The pilots above point at two obstacles. (1) The policy's errors are arithmetic slips spread over "
+    "every line, so RL on a small set learns its training problems without transfer; a stronger warm start (issue "
+    "10 measured 3x1 96% with a different SFT run) or a larger model and more, fresh problems per step would let RL "
+    "gains come from the extra step. (2) The accuracy reward pays a right box after wrong steps; the 'all steps "
+    "right' columns show how much of the rescued groups' signal is of that kind. A reward that also checks each "
+    "scratchpad line (it must keep the expression's value) would pay only for the skill hints are meant to teach.",
+    "- Hints never reach the last scratchpad line `= <answer>` (ghpo.guidance, issue 9: the cut stops before the "
+    "last reasoning step); the 'hints with the answer' column checks every hinted group of every run.",
+]
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--quick", action="store_true", help="Smoke test: 1 seed, 2 steps, tiny SFT and eval (~2 min).")
+    p.add_argument("--quick", action="store_true", help="Smoke test: 1 seed, 2 steps, tiny SFT and eval (~1-2 min).")
+    p.add_argument("--part", choices=("gates", "compare", "all"), default="all",
+                   help="gates: warm start, regime probe, grpo arm, gates; compare: the other arms (needs the gates "
+                        "part's results in --out and passed gates unless --force); all: both.")
     p.add_argument("--out", default="docs", help="Folder for RESULTS.md, organism_curves.png, organism_results.json.")
-    p.add_argument("--seeds", type=int, nargs="+", default=None, help="Seeds (default 0 1 2; --quick: 0).")
-    p.add_argument("--steps", type=int, default=None, help="Optimizer steps per arm (default 10; --quick: 2).")
-    p.add_argument("--arms", nargs="+", default=list(ARMS), choices=list(ARMS), help="Arms to run (default all).")
-    p.add_argument("--report-only", action="store_true",
-                   help="Rewrite RESULTS.md and the PNG from <out>/organism_results.json without training.")
-    p.add_argument("--threads", type=int, default=1,
-                   help="torch threads (default 1: measured fastest for this tiny model on a shared 2-core CPU).")
+    p.add_argument("--seeds", type=int, nargs="+", default=None, help="Seeds (default 0 1 2 3 4; --quick: 0).")
+    p.add_argument("--steps", type=int, default=None, help="Optimizer steps per arm (default 80; --quick: 2).")
+    p.add_argument("--lr", type=float, default=None, help="Learning rate (default 3e-5).")
+    p.add_argument("--train-rows", type=int, default=None, help="Distinct training problems (default 160).")
+    p.add_argument("--arms", nargs="+", default=None, help="Comparison arms (default all available).")
+    p.add_argument("--jobs", type=int, default=1, help="Runs in parallel, one process and one torch thread each.")
+    p.add_argument("--force", action="store_true", help="Run the comparison even if a gate failed (labelled).")
+    p.add_argument("--report-only", action="store_true", help="Rewrite RESULTS.md and the PNG from the JSON.")
     a = p.parse_args(argv)
 
     budget = QUICK if a.quick else Budget()
@@ -530,61 +909,93 @@ def main(argv=None) -> int:
         budget = replace(budget, seeds=tuple(a.seeds))
     if a.steps:
         budget = replace(budget, steps=a.steps)
-    torch.set_num_threads(a.threads)
-    datasets.disable_progress_bars()
-    transformers.logging.set_verbosity_error()
-    logging.getLogger("ghpo.arith").setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore")
+    if a.lr:
+        budget = replace(budget, learning_rate=a.lr)
+    if a.train_rows:
+        budget = replace(budget, train_rows=a.train_rows)
+    torch.set_num_threads(1)
+    _quiet()
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
+    json_path = out / "organism_results.json"
     command = "python benchmarks/organism_compare.py " + " ".join(argv if argv is not None else sys.argv[1:])
 
     def log(msg):
         print(msg, flush=True)
 
+    def save(saved):
+        json_path.write_text(json.dumps(saved, default=str, indent=1))
+
+    def finish(saved):
+        b = _budget_from_dict(saved["budget"])
+        arms = [x for x in arms_table() if any(r["arm"] == x for r in saved["runs"])]
+        if saved["runs"]:
+            plot(saved["runs"], arms, b, out / "organism_curves.png")
+        saved["notes"] = NOTES
+        save(saved)
+        write_results(out, saved, b)
+        log(f"wrote {out / 'RESULTS.md'}")
+
     if a.report_only:
-        saved = json.loads((out / "organism_results.json").read_text())
-        b = dict(saved["budget"])
-        b["warm"] = WarmStartSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in b["warm"].items()})
-        budget = Budget(**{k: tuple(v) if k == "seeds" else v for k, v in b.items()})
-        arms = [arm for arm in ARMS if any(r["arm"] == arm for r in saved["runs"])]
-        summary = summarise(saved["runs"], arms, budget)
-        plot(saved["runs"], arms, budget, out / "organism_curves.png")
-        write_results(out, saved.get("command", "python benchmarks/organism_compare.py"), budget, saved["warm_start"], saved["runs"], arms, summary,
-                      saved["overhead"], saved["total_s"], commit=saved.get("git_commit"))
-        log(f"rewrote {out / 'RESULTS.md'}")
+        finish(json.loads(json_path.read_text()))
         return 0
 
-    t_start = time.perf_counter()
-    commit = _git_commit()  # the code that ran (a later --report-only keeps it)
-    built = not (warm_start_dir(budget.warm) / STAMP).exists()
+    t_start, load0 = time.perf_counter(), os.getloadavg()[0]
+    commit = _git_commit()
     model_dir = warm_start(budget.warm, log=log)
     warm_info = load_warm_start(model_dir)
-    warm_info["built_this_run"] = built
-    log(f"warm start: {model_dir} ({warm_info['n_params']:,} params); start accuracy {warm_info['start_accuracy']}")
-
     held_out = held_out_rows(budget)
-    excl = [r["prompt"] for r in held_out]
-    train_ds = datasets.Dataset.from_list(make_rows(budget.train_rows, TRAIN_LEVELS, seed=101, exclude=excl))
-    easy_n = budget.prompts_per_step * (budget.overhead_steps + 2)
-    easy_ds = datasets.Dataset.from_list(make_rows(easy_n, EASY_LEVELS, seed=202, exclude=excl))
+    train = train_rows(budget)
+    arms = arms_table()
+    bd = asdict(budget)
 
-    runs = []
-    for seed in budget.seeds:
-        for arm in a.arms:
-            runs.append(train_arm(model_dir, train_ds, held_out, budget, seed, arm, log))
-            (out / "organism_results.json").write_text(json.dumps({"budget": asdict(budget), "runs": runs}, default=str))
-    log("overhead vs plain TRL:")
-    over = overhead(model_dir, easy_ds, train_ds, budget, log)
-    summary = summarise(runs, a.arms, budget)
-    plot(runs, a.arms, budget, out / "organism_curves.png")
-    total = time.perf_counter() - t_start
-    write_results(out, command, budget, warm_info, runs, a.arms, summary, over, total, commit=commit)
-    (out / "organism_results.json").write_text(json.dumps(
-        {"command": command, "git_commit": commit, "budget": asdict(budget), "warm_start": warm_info, "runs": runs, "overhead": over,
-         "summary": {k: {kk: list(vv) for kk, vv in v.items()} for k, v in summary["rows"].items()},
-         "token_budget": summary["token_budget"], "total_s": total}, default=str, indent=1))
-    log(f"done in {total / 60:.1f} min -> {out / 'RESULTS.md'}")
+    if a.part in ("gates", "all"):
+        saved = {"budget": bd, "warm_start": warm_info, "parts": [], "runs": [], "gates": {}}
+        log(f"warm start {model_dir}: {warm_info['n_params']:,} params, start accuracy "
+            + ", ".join(f"{k}={v:.2f}" for k, v in warm_info["start_accuracy"].items() if k.startswith("greedy")))
+        saved["probe"] = regime_probe(model_dir, train, budget)
+        saved["gates"]["regime"] = regime_gate(saved["probe"])
+        log(f"REGIME GATE: {saved['gates']['regime']}")
+        for lv, pr in saved["probe"].items():
+            log(f"  probe {lv}: {pr}")
+        save(saved)
+        jobs = [(model_dir, train, held_out, bd, s, "grpo") for s in budget.seeds]
+        saved["runs"] = run_jobs(jobs, a.jobs, log)
+        saved["gates"]["health"] = health_gate(saved["runs"], budget)
+        h = saved["gates"]["health"]
+        log(f"HEALTH GATE: {'PASS' if h['pass'] else 'FAIL'} " + json.dumps(
+            {k: v for k, v in h.items() if k in ("train/greedy", "train/sampled", "easy/greedy", "easy/sampled", "checks")},
+            default=str))
+        saved["parts"].append({"part": "gates", "command": command.replace("--part all", "--part gates"),
+                               "commit": commit, "jobs": a.jobs,
+                               "wall_s": time.perf_counter() - t_start, "load": [load0, os.getloadavg()[0]]})
+        finish(saved)
+
+    if a.part in ("compare", "all"):
+        t_cmp, load1 = time.perf_counter(), os.getloadavg()[0]
+        saved = json.loads(json_path.read_text())
+        same = {k: v for k, v in json.loads(json.dumps(bd, default=str)).items() if k != "seeds"}
+        if {k: v for k, v in saved["budget"].items() if k != "seeds"} != same:
+            raise SystemExit(f"{json_path} was written with another budget; run --part gates with the same options first.")
+        if not set(budget.seeds) <= set(saved["budget"]["seeds"]):  # paired with grpo by seed
+            raise SystemExit(f"seeds {list(budget.seeds)} are not all among the gates part's {saved['budget']['seeds']}.")
+        gates_ok = saved["gates"].get("regime", {}).get("pass") and saved["gates"].get("health", {}).get("pass")
+        if not gates_ok and not (a.force or a.quick):  # --quick: a smoke test, its tiny warm start cannot pass
+            log("GATES FAILED: comparison not run (use --force to run it anyway, labelled).")
+            return 1
+        chosen = [x for x in (a.arms or arms) if x != "grpo"]
+        unknown = [x for x in chosen if x not in arms]
+        if unknown:
+            raise SystemExit(f"unknown arm(s) {unknown}; valid: {', '.join(arms)}")
+        jobs = [(model_dir, train, held_out, bd, s, arm) for s in budget.seeds for arm in chosen]
+        # Runs of other arms or seeds are kept, so the comparison can be run in named chunks.
+        kept = [r for r in saved["runs"] if not (r["arm"] in chosen and r["seed"] in budget.seeds)]
+        saved["runs"] = kept + run_jobs(jobs, a.jobs, log)
+        saved["parts"].append({"part": "compare " + " ".join(chosen), "command": command.replace("--part all", "--part compare"),
+                               "commit": commit, "jobs": a.jobs, "wall_s": time.perf_counter() - t_cmp,
+                               "load": [load1, os.getloadavg()[0]], "forced": bool(not gates_ok)})
+        finish(saved)
+    log(f"done in {(time.perf_counter() - t_start) / 60:.1f} min")
     return 0
 
 

@@ -1,6 +1,9 @@
-"""Smoke test of the organism benchmark: --quick produces the report, curves and raw results (not any result)."""
+"""The organism benchmark: its statistics and signal analysis (fast, synthetic inputs) and the --quick smoke run."""
 
+import dataclasses
+import importlib.util
 import json
+import math
 import os
 import subprocess
 import sys
@@ -11,6 +14,106 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("organism_compare", ROOT / "benchmarks" / "organism_compare.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["organism_compare"] = mod  # dataclasses resolve annotations through sys.modules
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_ci95_is_the_student_t_interval(bench):
+    m, hw = bench.ci95([0.1, 0.2, 0.3, 0.4, 0.5])
+    assert m == pytest.approx(0.3)
+    assert hw == pytest.approx(2.776 * 0.158113883 / math.sqrt(5), rel=1e-4)  # t(0.975, 4) * sd / sqrt(n)
+    assert math.isnan(bench.ci95([0.5])[1]) and math.isnan(bench.ci95([])[0])
+
+
+def test_budgeted_arm_only_with_issue_11_fields(bench):
+    fields = {f.name for f in dataclasses.fields(bench.GHPOConfig)}
+    assert ("staged+budgeted" in bench.arms_table()) == ("hint_give_up_after" in fields)
+    assert list(bench.arms_table())[:3] == ["grpo", "fixed-0.5", "staged"]
+
+
+def _call(step, ids, rewards, prompts=None, G=2):
+    prompts = prompts or [f"Calculate {i}.\n" for i in ids]
+    return {"step": step, "ids": ids, "prompts": prompts, "rewards": rewards, "solution": ["5"] * len(ids),
+            "worked": ["= 3 + 2\n= 5\n\\boxed{5}"] * len(ids), "completions": ["x"] * len(ids)}
+
+
+def test_analyse_calls_finds_rescues_mass_and_next_visits(bench):
+    G = 2
+    a, b = "5x1:a", "5x1:b"
+    hinted = ["Calculate a.\n= 3 + 2"] * 2
+    calls = [
+        # step 0: round 0 both all-wrong; a rescued by a hint stage, b not; TRL's final call trains a hinted
+        _call(0, [a, a, b, b], [0, 0, 0, 0]),
+        _call(0, [a, a], [1, 0], prompts=hinted),
+        _call(0, [a, a, b, b], [1, 0, 0, 0], prompts=hinted + ["Calculate b.\n"] * 2),
+        # step 1: a solved unhinted (the rescued skill shows up), b still all wrong (GRPO-like single call)
+        _call(1, [a, a, b, b], [1, 1, 0, 0]),
+        _call(1, [a, a, b, b], [1, 1, 0, 0]),
+    ]
+    out = bench.analyse_calls(calls, G)
+    assert out["level_hard"]["5x1"] == [3, 4] and out["level_rescued"]["5x1"] == 1
+    assert out["next_visit"] == {"rescued": [1, 1], "not_rescued": [0, 1]}
+    assert out["adv_mass_rescued"] == pytest.approx(out["adv_mass_total"]) and out["adv_mass_total"] > 1.0
+    assert out["answer_leaks"] == 0 and out["hinted_groups"] == 1
+    assert out["examples"][0]["hinted_prompt"] == hinted[0]
+
+
+def test_hint_states_answer(bench):
+    worked = "= 12 - 3 + 5\n= 9 + 5\n= 14\n\\boxed{14}"
+    assert not bench.hint_states_answer("= 12 - 3 + 5\n= 9 +", worked)
+    assert bench.hint_states_answer("= 12 - 3 + 5\n= 9 + 5\n= 1", worked)  # reaches into the answer step
+    assert bench.hint_states_answer("= 14", worked)  # not a prefix
+
+
+@pytest.mark.parametrize("text, gold, expected", [
+    ("= 8 - 2 + 4\n= 6 + 4\n= 10\n\\boxed{10}", "10", True),
+    ("= 6 + 2 + 4\n= 6 + 4\n= 10\n\\boxed{10}", "10", False),  # a wrong first step, a lucky box
+    ("= -7 + 1\n= -6\n\\boxed{-6}", "-6", True),
+    ("= 00 + 1\n= 1", "1", False),  # malformed number
+    ("\\boxed{10}", "10", False),  # no steps at all
+])
+def test_valid_scratchpad(bench, text, gold, expected):
+    assert bench.valid_scratchpad(text, gold) is expected
+
+
+def _grpo_run(seed, start, end, easy_start=0.9, easy_end=0.9):
+    def ev(step, acc, easy):
+        rec = {"step": step}
+        for prefix in ("greedy", "avg@2"):
+            rec.update({f"{prefix}/{lv}": acc for lv in ("4x1", "5x1", "6x1")})
+            rec[f"{prefix}/3x1"] = easy
+        return rec
+
+    return {"arm": "grpo", "seed": seed, "evals": [ev(0, start, easy_start), ev(10, end, easy_end)]}
+
+
+def test_health_gate_passes_only_a_clear_gain_without_forgetting(bench):
+    budget = bench.Budget()
+    clear = [_grpo_run(s, 0.2, 0.3 + 0.01 * s) for s in range(5)]
+    assert bench.health_gate(clear, budget)["pass"]
+    noisy = [_grpo_run(s, 0.2, 0.2 + (0.05 if s % 2 else -0.04)) for s in range(5)]
+    assert not bench.health_gate(noisy, budget)["pass"]
+    small = [_grpo_run(s, 0.2, 0.21) for s in range(5)]  # consistent but below 2 binomial SE of the held-out set
+    assert not bench.health_gate(small, budget)["pass"]
+    forgets = [_grpo_run(s, 0.2, 0.3, easy_end=0.8) for s in range(5)]
+    assert not bench.health_gate(forgets, budget)["pass"]
+
+
+def test_regime_gate_thresholds(bench):
+    def probe(all_wrong, rescued):
+        return {lv: {"groups": 100, "all_wrong": all_wrong, "rescued": {"0.25": rescued, "0.5": 0, "0.75": 0},
+                     "never": all_wrong - rescued} for lv in ("4x1", "5x1", "6x1")}
+
+    assert bench.regime_gate(probe(60, 30))["pass"]
+    assert not bench.regime_gate(probe(40, 30))["pass"]  # not enough all-wrong groups
+    assert not bench.regime_gate(probe(60, 20))["pass"]  # hints rescue too few
+
+
 @pytest.mark.slow
 def test_organism_compare_quick_writes_report(tmp_path):
     env = dict(os.environ, GHPO_CACHE=str(tmp_path / "cache"), HF_HUB_OFFLINE="1")
@@ -18,18 +121,23 @@ def test_organism_compare_quick_writes_report(tmp_path):
     out = tmp_path / "out"
     proc = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "organism_compare.py"), "--quick", "--out", str(out)],
-        env=env, capture_output=True, text=True, timeout=600,  # ~65 s CPU; minutes on a loaded machine
+        env=env, capture_output=True, text=True, timeout=900,  # ~1-2 min CPU; more on a loaded machine
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     report = (out / "RESULTS.md").read_text()
-    for needle in ("organism_compare.py --quick", "capacity-difficulty mismatch", "| grpo |", "| staged |",
-                   "| staged-char |", "Overhead vs plain TRL", "Verdict"):
+    for needle in ("organism_compare.py --quick", "Gate 1: regime", "Gate 2: health", "| grpo |", "| staged |",
+                   "| staged-char |", "Where the signal goes", "frac_reward_zero_std", "Verdict"):
         assert needle in report, needle
     assert (out / "organism_curves.png").stat().st_size > 1000
     results = json.loads((out / "organism_results.json").read_text())
-    assert {r["arm"] for r in results["runs"]} >= {"grpo", "fixed-0.5", "staged", "staged+memory",
-                                                    "staged+coldstart", "staged-char"}
-    assert all(r["sampled_tokens"] > 0 for r in results["runs"])
+    arms = {r["arm"] for r in results["runs"]}
+    assert arms >= {"grpo", "fixed-0.5", "staged", "staged-char", "staged+coldstart"}
+    from ghpo.trainer import GHPOConfig
+
+    assert ("staged+budgeted" in arms) == ("hint_give_up_after" in {f.name for f in dataclasses.fields(GHPOConfig)})
+    assert all(r["sampled_tokens"] > 0 and r["log"] for r in results["runs"])
+    assert all("frac_reward_zero_std" in h for r in results["runs"] for h in r["log"])
+    assert {"regime", "health"} <= set(results["gates"])
     # The warm start is cached on disk, keyed by its settings.
     assert list((tmp_path / "cache" / "organism").glob("*/organism.json"))
 
@@ -38,4 +146,4 @@ def test_organism_compare_help():
     proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "organism_compare.py"), "--help"],
                           capture_output=True, text=True, timeout=120,
                           env=dict(os.environ, PYTHONPATH=str(ROOT / "src")))
-    assert proc.returncode == 0 and "--quick" in proc.stdout
+    assert proc.returncode == 0 and "--quick" in proc.stdout and "--part" in proc.stdout

@@ -40,14 +40,19 @@ def test_gold_answer_is_the_value_of_the_expression(rows):
         assert int(r["solution"]) == eval(EXPR.match(r["prompt"]).group(1))  # noqa: S307 - digits and + - * only
 
 
-def test_every_worked_step_is_correct_arithmetic(rows):
+def test_every_scratchpad_line_keeps_the_value_and_does_one_operation(rows):
+    # Each line rewrites the remaining expression: it still evaluates to the answer and has one operator fewer.
     for r in rows:
-        *steps, answer = r["solution_hint"].split("\n")
-        for step in steps:
-            lhs, rhs = step.split(" = ")
-            assert eval(lhs) == int(rhs), step  # noqa: S307
-        assert int(steps[-1].split(" = ")[1]) == int(r["solution"])
-        assert answer == f"\\boxed{{{r['solution']}}}"
+        expr = EXPR.match(r["prompt"]).group(1)
+        *lines, answer = r["solution_hint"].split("\n")
+        ops = lambda e: len(re.findall(r"(?<=\d) [+-] ", e))  # noqa: E731 - binary operators, not a leading minus
+        previous = ops(expr)
+        for line in lines:
+            assert line.startswith("= "), line
+            assert eval(line[2:]) == int(r["solution"]), (expr, line)  # noqa: S307
+            assert ops(line[2:]) == previous - 1, (expr, line)
+            previous -= 1
+        assert lines[-1] == f"= {r['solution']}" and answer == f"\\boxed{{{r['solution']}}}"
 
 
 def test_difficulty_is_monotone_in_steps(rows):
@@ -66,13 +71,55 @@ def test_rows_are_reproducible_and_exclusion_holds(rows):
 
 
 def test_hinted_prompt_is_a_prefix_of_the_worked_solution(rows):
-    for r in rows[:50]:
+    # Template "{hint}": for every unit and ratio, q* is a prefix of prompt + worked solution (what SFT taught).
+    tok = build_char_tokenizer()
+
+    def offsets(text):
+        return tok(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+
+    for r in rows:
         for unit in ("token", "step", "char"):
-            hint = cut_hint(r["solution_hint"], 0.5, unit=unit)
-            hinted = render_hinted_prompt(r["prompt"], hint, HINT_TEMPLATE)
-            assert "boxed" not in hinted
-            if unit == "step":
-                assert (r["prompt"] + r["solution_hint"]).startswith(hinted)
+            for ratio in (0.25, 0.5, 0.75):
+                hint = cut_hint(r["solution_hint"], ratio, unit=unit, token_offsets=offsets if unit == "token" else None)
+                hinted = render_hinted_prompt(r["prompt"], hint, HINT_TEMPLATE)
+                assert (r["prompt"] + r["solution_hint"]).startswith(hinted), (unit, ratio, hinted)
+                assert "boxed" not in hinted
+
+
+def test_hints_on_training_levels_never_state_the_answer(rows):
+    # The last scratchpad line "= <answer>" (the step that states it) must never be part of a hint on the levels RL trains on (4x1 and up:
+    # with 3 or more steps, a 0.75 cut stops before the last line in every unit).
+    tok = build_char_tokenizer()
+
+    def offsets(text):
+        return tok(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+
+    checked = 0
+    for r in rows:
+        if level_steps(r["level"]) < 3:
+            continue
+        for unit in ("token", "step", "char"):
+            for ratio in (0.25, 0.5, 0.75):
+                hint = cut_hint(r["solution_hint"], ratio, unit=unit, token_offsets=offsets if unit == "token" else None)
+                # It ends before the last step starts (an intermediate line may be cut to "= 7" of "= 7 + 5 - 5"
+                # and so equal the answer by coincidence; that is not the answer step).
+                assert len(hint) <= r["solution_hint"].rindex("\n= "), (unit, ratio, r["solution_hint"], hint)
+                checked += 1
+    assert checked > 100
+
+
+def test_boxed_accuracy_reward_equals_the_library_accuracy_reward(rows):
+    from ghpo.organism import boxed_accuracy_reward
+    from ghpo.rewards import accuracy_reward
+
+    completions, golds = [], []
+    for r in rows[:40]:
+        right = r["solution_hint"]
+        wrong = right.replace(f"\\boxed{{{r['solution']}}}", f"\\boxed{{{int(r['solution']) + 1}}}")
+        completions += [right, wrong, right.split("\n")[0], f"\\boxed{{{r['solution']}}}"]
+        golds += [r["solution"]] * 4
+    assert boxed_accuracy_reward(completions, golds) == accuracy_reward(completions, golds)
+    assert 0 < sum(boxed_accuracy_reward(completions, golds)) < len(completions)
 
 
 @pytest.mark.parametrize("text", [
@@ -113,6 +160,14 @@ def test_score_boxed(completion, gold, expected):
     assert score_boxed(completion, gold) == expected
 
 
+def test_render_solution_rejects_multiplication():
+    from ghpo.arith import ArithProblem
+    from ghpo.organism.task import render_solution
+
+    with pytest.raises(ValueError, match="\\+ and -"):
+        render_solution(ArithProblem("3x1m", (2, 3, 4), ("+", "*"), 14, ()))
+
+
 def test_warm_start_key_changes_with_any_setting():
     base = WarmStartSettings()
     assert base.key() == WarmStartSettings().key()
@@ -123,12 +178,12 @@ def test_warm_start_key_changes_with_any_setting():
 def test_balance_levels_gives_every_level_the_same_share():
     from ghpo.organism.warmstart import balance_levels
 
-    rows = make_rows(1000, EASY_LEVELS, seed=0)  # 2x1 runs out of distinct problems (162), 3x1 fills in
+    rows = make_rows(1000, EASY_LEVELS, seed=0)  # 2x1 runs out of distinct problems (162), the others fill in
     counts = {lv: sum(r["level"] == lv for r in rows) for lv in EASY_LEVELS}
     assert counts["2x1"] < counts["3x1"]
     balanced = balance_levels(rows, seed=0)
     after = {lv: sum(r["level"] == lv for r in balanced) for lv in EASY_LEVELS}
-    assert after["2x1"] == after["3x1"] == counts["3x1"]
+    assert set(after.values()) == {max(counts.values())}
     # every original row is kept, the small level's are repeated, nothing new is invented
     assert {r["prompt"] for r in balanced} == {r["prompt"] for r in rows}
     assert balance_levels(rows, seed=0) == balanced

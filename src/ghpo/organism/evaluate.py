@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import torch
 from transformers import TrainerCallback
 
-__all__ = ["EvalCallback", "evaluate_policy", "generate", "score_boxed"]
+__all__ = ["EvalCallback", "boxed_accuracy_reward", "evaluate_policy", "generate", "score_boxed"]
 
 _BOXED_INT = re.compile(r"\\boxed\{\s*(-?\d+)\s*\}")
 
@@ -24,6 +24,15 @@ def score_boxed(completion: str, gold: str) -> float:
     """1.0 when the last ``\\boxed{n}`` in ``completion`` is the integer ``gold``, else 0.0."""
     found = _BOXED_INT.findall(completion)
     return float(bool(found) and int(found[-1]) == int(gold))
+
+
+def boxed_accuracy_reward(completions, solution, **kwargs) -> list[float]:
+    """The organism's training reward: ``score_boxed`` as a TRL reward function (plain-text completions).
+
+    Equal to ``ghpo.rewards.accuracy_reward`` on the organism's integer answers (unit-tested), without its
+    math-verify subprocess: the benchmark scores up to 4 x 128 completions per step on a 2-core CPU.
+    """
+    return [score_boxed(c if isinstance(c, str) else c[-1]["content"], g) for c, g in zip(completions, solution)]
 
 
 @torch.no_grad()

@@ -30,20 +30,20 @@ STAMP = "organism.json"
 class WarmStartSettings:
     """Everything that determines the warm-start checkpoint (its hash names the cache directory)."""
 
-    hidden_size: int = 64  # model width; 64 x 3 layers ~ 0.16M parameters (sized for a shared 2-core CPU)
+    hidden_size: int = 64  # model width; 64 x 3 layers ~ 0.2M parameters (sized for a shared 2-core CPU)
     layers: int = 3
     heads: int = 4
     sft_levels: tuple[str, ...] = EASY_LEVELS  # the only levels SFT sees
-    sft_rows: int = 2500  # distinct SFT problems (round-robin over sft_levels; small levels run out and others fill in)
+    sft_rows: int = 3000  # distinct SFT problems (round-robin over sft_levels; small levels run out and others fill in)
     sft_balance: bool = True  # repeat a small level's problems so every SFT level has the same number of rows
     sft_steps: int = 700  # optimizer steps
     sft_batch_size: int = 64
     sft_lr: float = 3e-3
     seed: int = 0
     eval_levels: tuple[str, ...] = ORGANISM_LEVELS  # starting accuracy is measured on these
-    eval_per_level: int = 50
+    eval_per_level: int = 100  # held-out problems per level (issue 10: >= 100; 2x1 has only 162 in all)
     eval_k: int = 4  # also measure avg@k (temperature 1): how often sampling solves a level (GRPO's signal)
-    version: int = 2  # bump when the recipe changes in a way the fields above do not capture
+    version: int = 3  # v3: scratchpad solutions, SFT on 2x1-4x1; bump when the recipe changes in a way the fields above do not capture
 
     def key(self) -> str:
         blob = json.dumps(asdict(self), sort_keys=True)
