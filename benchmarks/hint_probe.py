@@ -257,7 +257,8 @@ def format_row(c: dict) -> str:
 
 
 def _numbers(text: str) -> list[str]:
-    return re.findall(r"-?\d+(?:\.\d+)?", text.replace(",", ""))
+    text = re.sub(r"Step \d+:", " ", text.replace(",", ""))  # step labels are not results
+    return re.findall(r"-?\d+(?:\.\d+)?", text)
 
 
 if __name__ == "__main__":

@@ -243,6 +243,10 @@ class GHPOTrainer(GRPOTrainer):
         else:
             reward_funcs = _finite_rewards(reward_funcs)
         super().__init__(model, reward_funcs, args, *pos, **kwargs)
+        if self.use_vllm:  # colocated vLLM on CPU cannot take TRL's per-tensor weight sync (ghpo/vllm_cpu.py)
+            from .vllm_cpu import patch_colocate_sync_for_cpu
+
+            patch_colocate_sync_for_cpu(self.vllm_generation)
         self.hint_ratios = guidance.hint_schedule(args.hint_schedule, args.hint_ratios)
         self.hint_memory = guidance.HintMemory()
         self._ghpo_inputs: list[dict] | None = None
