@@ -95,6 +95,8 @@ def arms_table() -> dict[str, dict]:
     }
     if "hint_give_up_after" in fields:
         arms["staged+budgeted"] = dict(BUDGETED)
+        # Issue 11's fewer rounds: every remaining stage of the hard groups in one extra generation call.
+        arms["staged+budgeted+single"] = dict(BUDGETED, hint_rounds="single")
     arms["staged-char"] = dict(hint_schedule="staged", hint_unit="char")
     arms["staged+coldstart"] = dict(hint_schedule="staged")  # hint_start_step set from the budget
     return arms
