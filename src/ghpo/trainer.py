@@ -282,6 +282,8 @@ class GHPOTrainer(GRPOTrainer):
     def _generate(self, prompts: list):
         output = super()._generate(prompts)
         if not self._guidance_active():
+            if self.hint_ratios:
+                self._trigger_known.clear()  # TRL scores this batch itself
             return output
         return self._guide(prompts, output)
 
