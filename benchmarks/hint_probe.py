@@ -29,7 +29,6 @@ import statistics
 import subprocess
 import sys
 import time
-from collections import defaultdict
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -38,10 +37,17 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import torch  # noqa: E402
 
 from ghpo.data import DEFAULT_SYSTEM_PROMPT, load_training_dataset, make_arith_dataset  # noqa: E402
-from ghpo.guidance import cut_hint, default_hint_template, render_hinted_prompt, strip_final_answer, split_steps  # noqa: E402
+from ghpo.evaluate import tokenize_prompt  # noqa: E402
+from ghpo.guidance import (  # noqa: E402
+    cut_hint,
+    default_hint_template,
+    render_hinted_prompt,
+    split_steps,
+    strip_final_answer,
+    tokenizer_offsets,
+)
 from ghpo.models import load_model_and_tokenizer  # noqa: E402
 from ghpo.rewards import accuracy_reward  # noqa: E402
-from ghpo.trainer import render_continued_chat  # noqa: E402
 
 _T95 = {1: 12.71, 2: 4.30, 3: 3.18, 4: 2.78, 5: 2.57, 6: 2.45, 7: 2.36, 8: 2.31, 9: 2.26, 10: 2.23, 15: 2.13,
         20: 2.09, 25: 2.06, 30: 2.04, 40: 2.02, 60: 2.00, 120: 1.98}
@@ -113,18 +119,10 @@ class Sampler:
 def hinted_prompt_ids(tok, row: dict, hint: str, placement: str) -> tuple[tuple[int, ...], str]:
     """(prompt ids, response prefix) as GHPOTrainer builds them; no hint -> the plain generation prompt."""
     if not hint:
-        ids = tok.apply_chat_template(row["prompt"], add_generation_prompt=True, tokenize=True, return_dict=True)
-        return tuple(ids["input_ids"]), ""
+        return tuple(tokenize_prompt(tok, row["prompt"])), ""
     template = default_hint_template(placement)
-    prompt = render_hinted_prompt(row["prompt"], hint, template, placement)
-    if placement == "response":
-        return tuple(render_continued_chat(tok, [prompt])[0]), template.format(hint=hint)
-    ids = tok.apply_chat_template(prompt, add_generation_prompt=True, tokenize=True, return_dict=True)
-    return tuple(ids["input_ids"]), ""
-
-
-def token_offsets(tok):
-    return lambda text: tok(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+    prefix = template.format(hint=hint) if placement == "response" else ""
+    return tuple(tokenize_prompt(tok, render_hinted_prompt(row["prompt"], hint, template, placement))), prefix
 
 
 def score(texts: list[str], gold: str, prefix: str) -> list[float]:
@@ -160,7 +158,7 @@ def main(argv=None) -> int:
     model, tok = load_model_and_tokenizer(a.model, dtype=a.dtype)
     ratios = [float(r) for r in a.ratios.split(",")]
     placements, units = a.placements.split(","), a.units.split(",")
-    offsets = token_offsets(tok)
+    offsets = tokenizer_offsets(tok)
 
     # Temperatures outermost, gsm_symbolic last: the first rows printed already answer the main question.
     jobs = [(lv, float(t), a.max_new_tokens, ratios, units) for t in a.temperatures.split(",") for lv in a.levels.split(",") if lv]

@@ -41,7 +41,14 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from ghpo.data import DEFAULT_SYSTEM_PROMPT
-from ghpo.guidance import HINT_PLACEMENTS, HINT_UNITS, cut_hint, default_hint_template, render_hinted_prompt
+from ghpo.guidance import (
+    HINT_PLACEMENTS,
+    HINT_UNITS,
+    cut_hint,
+    default_hint_template,
+    render_hinted_prompt,
+    tokenizer_offsets,
+)
 
 __all__ = [
     "ANSWER_KINDS",
@@ -788,14 +795,6 @@ def _make_backend(config: EvalConfig, name: str):
     return TransformersBackend(config.model, dtype=config.dtype, device=config.device, batch_size=config.batch_size)
 
 
-def _token_offsets(tokenizer) -> Callable[[str], Sequence[tuple[int, int]]] | None:
-    if not getattr(tokenizer, "is_fast", False):
-        return None  # cut_hint falls back to whitespace words
-
-    def offsets(text: str):
-        return tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
-
-    return offsets
 
 
 def _environment() -> dict[str, Any]:
@@ -841,7 +840,7 @@ def evaluate_model(config: EvalConfig, backend=None, progress: bool = True, log:
         log(f"ghpo eval: backend {chosen}{reason}; loading {config.model}")
         backend = _make_backend(config, chosen)
     tokenizer = backend.tokenizer
-    offsets = _token_offsets(tokenizer) if config.hint_unit == "token" else None
+    offsets = tokenizer_offsets(tokenizer) if config.hint_unit == "token" else None
 
     # Every (benchmark, problem, variant) becomes one request; all go to the backend in one call.
     requests: list[tuple[str, int, str]] = []

@@ -189,6 +189,18 @@ def _back_to_word_boundary(text: str, end: int) -> int:
 TokenOffsets = Callable[[str], Sequence[tuple[int, int]]]
 
 
+def tokenizer_offsets(tokenizer) -> TokenOffsets | None:
+    """``token_offsets`` for ``cut_hint`` from a fast Hugging Face tokenizer (character spans of its tokens); None
+    for a slow one, which gives no offsets (``cut_hint`` then counts whitespace words)."""
+    if not getattr(tokenizer, "is_fast", False):
+        return None
+
+    def offsets(text: str):
+        return tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+
+    return offsets
+
+
 def _whitespace_offsets(text: str) -> list[tuple[int, int]]:
     return [m.span() for m in re.finditer(r"\S+", text)]
 

@@ -425,13 +425,8 @@ class GHPOTrainer(GRPOTrainer):
         return out
 
     def _plan_hints(self, hint: str) -> list[str | None]:
-        offsets = None  # whitespace words: the fallback for slow tokenizers, which give no offsets
-        tok = self._tokenizer
-        if self.args.hint_unit == "token" and getattr(tok, "is_fast", False):
-
-            def offsets(text):
-                return tok(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
-
+        # Policy-token cuts need a fast tokenizer's offsets; without them cut_hint counts whitespace words.
+        offsets = guidance.tokenizer_offsets(self._tokenizer) if self.args.hint_unit == "token" else None
         return guidance.plan_hint_cuts(hint, self.hint_ratios, self.args.hint_unit, offsets, self.args.hint_keep_final_answer)
 
     def _sample_hinted(self, heads: list[_Row], hints: list[str]) -> list[_Sample]:

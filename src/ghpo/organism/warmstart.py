@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..models import cache_root
@@ -139,7 +139,7 @@ def _sft(settings: WarmStartSettings, out_dir: Path, log=print) -> dict:
     t0 = time.perf_counter()
     with torch.no_grad():
         acc = evaluate_policy(model, tokenizer, held_out, max_new_tokens=96, k=settings.eval_k, seed=settings.seed)
-    log(f"[organism] starting greedy accuracy: " + ", ".join(f"{k.split('/')[1]}={v:.2f}" for k, v in acc.items()))
+    log("[organism] starting greedy accuracy: " + ", ".join(f"{k.split('/')[1]}={v:.2f}" for k, v in acc.items()))
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
     n_params = sum(p.numel() for p in model.parameters())
