@@ -1,8 +1,8 @@
 """Organism v3 (issue 10): a healthy RL testbed first, then GHPO vs GRPO on it. CPU, several seeds, ablations.
 
 Every arm starts from the same cached warm start (``ghpo.organism.warm_start``: a tiny char-level Llama fine-tuned
-with TRL's SFTTrainer on scratchpad solutions of levels 2x1-4x1), trains with GHPOTrainer on the same small
-training set (levels 4x1, 5x1, small so problems recur and hint memory can act) for the same number of optimizer
+with TRL's SFTTrainer on scratchpad solutions of levels 2x1-4x1 plus a 100-row glimpse of 5x1), trains with
+GHPOTrainer on the same small training set (level 5x1, small so problems recur and hint memory can act) for the same number of optimizer
 steps, and is evaluated WITHOUT hints on held-out problems (greedy pass@1 and sampled avg@k) every K steps.
 
 Two gates come first and are printed before any comparison:
@@ -10,7 +10,7 @@ Two gates come first and are printed before any comparison:
           hint, and the staged hints (cut as the trainer cuts them) rescue >= 40% of those at some stage;
   health  plain GRPO (the ``grpo`` arm, every seed) raises held-out no-hint accuracy on its training levels, greedy
           and sampled, above noise (95% t-interval over seeds above 0 and the gain above 2 binomial standard
-          errors of the held-out set), and keeps the easy level (3x1) within 5 points.
+          errors of the held-out set), and keeps the easy levels (3x1, 4x1) within 5 points.
 
 Arms (GHPOTrainer; only the guidance settings differ):
   grpo              hint_schedule="none" (plain GRPO)
@@ -72,13 +72,13 @@ from ghpo.organism import (  # noqa: E402
     warm_start,
 )
 from ghpo.organism.evaluate import generate  # noqa: E402
-from ghpo.organism.warmstart import STAMP, warm_start_dir  # noqa: E402
+from ghpo.organism.warmstart import STAMP, sft_rows, warm_start_dir  # noqa: E402
 from ghpo.trainer import GHPOConfig, GHPOTrainer  # noqa: E402
 
 EVAL_LEVELS = ("3x1", "4x1", "5x1")
-EASY = ("3x1",)  # an SFT level RL never trains on: the forgetting check (2x1 has too few problems for 100 held out)
-TRAIN_LEVELS = ("4x1", "5x1")  # 4x1: seen in SFT, partly solved; 5x1: one step longer than anything SFT taught
-HARD = ("5x1",)  # 6x1 is out: hints rescued too few of its groups on the warm start (see NOTES)
+EASY = ("3x1", "4x1")  # SFT levels the warm start masters and RL never trains on: the forgetting check
+TRAIN_LEVELS = ("5x1",)  # one step longer than SFT taught (bar a 100-row glimpse): the warm start rarely solves it
+HARD = ("5x1",)
 REWARD_NAME = "boxed_accuracy_reward"  # the trigger reward is chosen by name
 
 BUDGETED = dict(hint_schedule="staged", hint_memory=True, hint_memory_start="at", hint_give_up_after=2,
@@ -152,7 +152,9 @@ def held_out_rows(budget: Budget) -> list[dict]:
 
 
 def train_rows(budget: Budget) -> list[dict]:
+    """RL problems: never held out, never in SFT (the SFT glimpse has rows of the training level)."""
     excl = [r["prompt"] for r in eval_rows(budget.warm.eval_levels, budget.warm.eval_per_level)]
+    excl += [r["prompt"] for r in sft_rows(budget.warm) if r["level"] in TRAIN_LEVELS]
     return make_rows(budget.train_rows, TRAIN_LEVELS, seed=101, exclude=excl)
 
 
@@ -660,7 +662,9 @@ def write_results(out: Path, saved: dict, budget: Budget) -> None:
     L.append(f"- Policy: Llama {ws['layers']} layers x {ws['hidden_size']} hidden, {warm_info['n_params']:,} parameters, "
              f"char-level tokenizer. Warm start: TRL `SFTTrainer`, {ws['sft_steps']} steps x {ws['sft_batch_size']}, "
              f"lr {ws['sft_lr']} cosine, scratchpad solutions of levels {', '.join(ws['sft_levels'])} "
-             f"({warm_info['sft_rows']} rows, levels balanced by repetition), {warm_info['sft_seconds']:.0f} s.")
+             f"({warm_info['sft_rows']} rows, levels balanced by repetition"
+             + "".join(f", plus a glimpse of {n} {lv} rows" for lv, n in ws.get("sft_glimpse", ()))
+             + f"), {warm_info['sft_seconds']:.0f} s.")
     L.append(f"- RL: {budget.steps} optimizer steps x {budget.prompts_per_step} prompts x G={budget.num_generations}, "
              f"max {budget.max_completion_length} completion tokens, lr {budget.learning_rate} constant, beta "
              f"{budget.beta} (KL to the warm start), temperature 1, TRL defaults otherwise (loss `dapo`, "
@@ -682,7 +686,8 @@ def write_results(out: Path, saved: dict, budget: Budget) -> None:
     sk = ws.get("eval_k", 0)
     if sk and f"avg@{sk}/{levels[0]}" in sa:
         L.append(f"| avg@{sk} (T=1) | " + " | ".join(f"{100 * sa[f'avg@{sk}/{lv}']:.0f}%" for lv in levels) + " |")
-    L.append(f"\n({ws['eval_per_level']} held-out problems per level; SFT saw {', '.join(ws['sft_levels'])}.)\n")
+    glimpse = "".join(f" and {n} rows of {lv}" for lv, n in ws.get("sft_glimpse", ()))
+    L.append(f"\n({ws['eval_per_level']} held-out problems per level; SFT saw {', '.join(ws['sft_levels'])}{glimpse}.)\n")
 
     L.append("## Gate 1: regime (warm start, before any training)\n")
     probe = saved["probe"]

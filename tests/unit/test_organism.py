@@ -192,8 +192,14 @@ def test_balance_levels_gives_every_level_the_same_share():
 def test_warm_start_held_out_set_is_disjoint_from_sft_rows():
     from ghpo.organism import eval_rows
 
-    s = WarmStartSettings()
+    from ghpo.organism.warmstart import sft_rows
+
+    s = WarmStartSettings(sft_rows=3000, sft_glimpse=(("5x1", 40),))
     held = eval_rows(s.eval_levels, s.eval_per_level)
-    sft = make_rows(s.sft_rows, s.sft_levels, seed=s.seed, exclude=[r["prompt"] for r in held])
+    sft = sft_rows(s)
     assert not {r["prompt"] for r in held} & {r["prompt"] for r in sft}
     assert all(sum(r["level"] == lv for r in held) == s.eval_per_level for lv in s.eval_levels)
+    # the glimpse adds exactly its rows of a level SFT otherwise never sees, and the rest stays balanced
+    counts = {lv: sum(r["level"] == lv for r in sft) for lv in ("2x1", "3x1", "4x1", "5x1")}
+    assert counts["5x1"] == 40 and len({counts[lv] for lv in s.sft_levels}) == 1
+    assert WarmStartSettings(sft_rows=3000).key() != s.key()
