@@ -69,6 +69,9 @@ from ghpo.organism import (  # noqa: E402
     load_warm_start,
     make_rows,
     score_boxed,
+    score_steps,
+    stepwise_accuracy_reward,
+    valid_scratchpad,
     warm_start,
 )
 from ghpo.organism.evaluate import generate  # noqa: E402
@@ -79,7 +82,10 @@ EVAL_LEVELS = ("3x1", "4x1", "5x1")
 EASY = ("3x1", "4x1")  # SFT levels the warm start masters and RL never trains on: the forgetting check
 TRAIN_LEVELS = ("5x1",)  # one step longer than SFT taught (bar a 100-row glimpse): the warm start rarely solves it
 HARD = ("5x1",)
-REWARD_NAME = "boxed_accuracy_reward"  # the trigger reward is chosen by name
+REWARD_NAME = "organism_reward"  # the trigger reward is chosen by name
+# Training reward (--reward): 'boxed' pays a right final box; 'steps' also needs every scratchpad line right, so a
+# lucky box after wrong steps earns nothing (on this warm start most right 5x1 boxes are lucky: see NOTES).
+REWARDS = {"boxed": (boxed_accuracy_reward, score_boxed), "steps": (stepwise_accuracy_reward, score_steps)}
 
 BUDGETED = dict(hint_schedule="staged", hint_memory=True, hint_memory_start="at", hint_give_up_after=2,
                 hint_retry_after=4)
@@ -118,6 +124,7 @@ class Budget:
     avg_k: int = 2  # sampled accuracy: k samples per held-out problem at temperature 1
     train_rows: int = 160  # 80 steps x 16 prompts draw each problem 8 times (memory can act)
     coldstart_steps: int = 20  # the paper's N = 20
+    reward: str = "boxed"  # a key of REWARDS
     probe_per_level: int = 96  # regime probe: training problems per level, groups of G
     warm: WarmStartSettings = WarmStartSettings()
 
@@ -165,6 +172,7 @@ def regime_probe(model_dir: str, rows: list[dict], budget: Budget, ratios=guidan
     tok = AutoTokenizer.from_pretrained(model_dir)
     model = AutoModelForCausalLM.from_pretrained(model_dir)
     G = budget.num_generations
+    score = REWARDS[budget.reward][1]
 
     def offsets(text):
         return tok(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
@@ -174,7 +182,7 @@ def regime_probe(model_dir: str, rows: list[dict], budget: Budget, ratios=guidan
         probs = [r for r in rows if r["level"] == lv][: budget.probe_per_level]
         texts = generate(model, tok, [r["prompt"] for r in probs for _ in range(G)], budget.max_completion_length,
                          do_sample=True, generator_seed=seed)
-        correct = [sum(score_boxed(texts[i * G + j], r["solution"]) for j in range(G)) for i, r in enumerate(probs)]
+        correct = [sum(score(texts[i * G + j], r["solution"]) for j in range(G)) for i, r in enumerate(probs)]
         # As the trainer: a stage whose cut is empty or repeats the last one is skipped; no usable cut -> not hard.
         plans = [guidance.plan_hint_cuts(r["solution_hint"], ratios, "token", offsets) for r in probs]
         still = [i for i, c in enumerate(correct) if c == 0 and any(plans[i])]
@@ -188,7 +196,8 @@ def regime_probe(model_dir: str, rows: list[dict], budget: Budget, ratios=guidan
             hinted = [probs[i]["prompt"] + HINT_TEMPLATE.format(hint=plans[i][s]) for i in staged]
             texts = generate(model, tok, [h for h in hinted for _ in range(G)], budget.max_completion_length,
                              do_sample=True, generator_seed=seed + 1 + s)
-            ok = {i for k, i in enumerate(staged) if any(score_boxed(texts[k * G + j], probs[i]["solution"]) for j in range(G))}
+            ok = {i for k, i in enumerate(staged)
+                  if any(score(plans[i][s] + texts[k * G + j], probs[i]["solution"]) for j in range(G))}
             rescued[f"{w:g}"] = len(ok)
             still = [i for i in still if i not in ok]
         out[lv] = {"groups": len(probs), "all_wrong": hard, "rescued": rescued, "never": len(still),
@@ -227,23 +236,21 @@ class StepClock(TrainerCallback):
         self.tokens.append(self.trainer.sampled_tokens)
 
 
-def recording_reward(calls: list):
-    """``boxed_accuracy_reward`` that also records every call (trigger rounds, hint stages, TRL's final scoring):
-    step, prompts, problem ids, gold answers and rewards. Read by ``analyse_calls``."""
+def recording_reward(calls: list, reward: str = "boxed"):
+    """The training reward ``REWARDS[reward]`` that also records every call (trigger rounds, hint stages, TRL's final
+    scoring): step, prompts, problem ids, gold answers and rewards. Read by ``analyse_calls``."""
+    score_fn = REWARDS[reward][0]
 
-    def boxed_accuracy_reward(completions, solution, prompts=None, id=None, solution_hint=None, trainer_state=None,  # noqa: A002
-                              **kw):
-        values = _score(completions, solution)
+    def organism_reward(completions, solution, prompts=None, id=None, solution_hint=None, trainer_state=None,  # noqa: A002
+                        **kw):
+        values = score_fn(completions, solution, prompts=prompts)
         step = trainer_state.global_step if trainer_state is not None else -1
         calls.append({"step": step, "prompts": list(prompts), "ids": list(id), "solution": list(solution),
                       "worked": list(solution_hint),
                       "rewards": values, "completions": [c if isinstance(c, str) else c[-1]["content"] for c in completions]})
         return values
 
-    return boxed_accuracy_reward
-
-
-_score = boxed_accuracy_reward
+    return organism_reward
 
 
 def _config(budget: Budget, seed: int, out: str, **guidance_kw) -> GHPOConfig:
@@ -268,7 +275,7 @@ def train_arm(model_dir: str, train: list[dict], held_out: list[dict], budget: B
         args = _config(budget, seed, tmp, **guidance_kw)
         ev = EvalCallback(tok, held_out, budget.eval_every, budget.max_completion_length, k=budget.avg_k, seed=seed)
         clock = StepClock()
-        trainer = CountingGHPOTrainer(model=model, reward_funcs=[recording_reward(calls)], args=args,
+        trainer = CountingGHPOTrainer(model=model, reward_funcs=[recording_reward(calls, budget.reward)], args=args,
                                       train_dataset=datasets.Dataset.from_list(train), processing_class=tok,
                                       callbacks=[clock, ev])
         clock.trainer = trainer
@@ -309,20 +316,6 @@ def _advantage_mass(rewards: list[float]) -> float:
 def hint_states_answer(hint: str, worked: str) -> bool:
     """True when ``hint`` is not a prefix of the worked solution or reaches into its last step (``= <answer>``)."""
     return not worked.startswith(hint) or len(hint) > worked.rindex("\n= ")
-
-
-_LINE = re.compile(r"^= (-?(?:0|[1-9]\d*)(?: [+-] (?:0|[1-9]\d*))*)$")
-
-
-def valid_scratchpad(text: str, gold: str) -> bool:
-    """Every ``= ...`` line of ``text`` (hint + completion) is well formed and equals the answer: a right answer
-    reached by right steps, not by a lucky box (each line rewrites the remaining expression, so keeps its value)."""
-    lines = [x for x in text.split("\n") if x.startswith("=")]
-    def value(expr: str) -> int:
-        parts = expr.split(" ")
-        return int(parts[0]) + sum(int(t) if op == "+" else -int(t) for op, t in zip(parts[1::2], parts[2::2]))
-
-    return bool(lines) and all((m := _LINE.match(x)) is not None and value(m.group(1)) == int(gold) for x in lines)
 
 
 def analyse_calls(calls: list[dict], G: int, examples: int = 4) -> dict:
@@ -906,6 +899,9 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, default=None, help="Optimizer steps per arm (default 80; --quick: 2).")
     p.add_argument("--lr", type=float, default=None, help="Learning rate (default 3e-5).")
     p.add_argument("--train-rows", type=int, default=None, help="Distinct training problems (default 160).")
+    p.add_argument("--reward", choices=sorted(REWARDS), default=None,
+                   help="Training reward: boxed (right final box) or steps (right box and every line right; default).")
+    p.add_argument("--glimpse", type=int, default=None, help="Rows of 5x1 in the SFT warm start (default 300).")
     p.add_argument("--arms", nargs="+", default=None, help="Comparison arms (default all available).")
     p.add_argument("--jobs", type=int, default=1, help="Runs in parallel, one process and one torch thread each.")
     p.add_argument("--force", action="store_true", help="Run the comparison even if a gate failed (labelled).")
@@ -921,6 +917,10 @@ def main(argv=None) -> int:
         budget = replace(budget, learning_rate=a.lr)
     if a.train_rows:
         budget = replace(budget, train_rows=a.train_rows)
+    if a.reward:
+        budget = replace(budget, reward=a.reward)
+    if a.glimpse is not None:
+        budget = replace(budget, warm=replace(budget.warm, sft_glimpse=(("5x1", a.glimpse),) if a.glimpse else ()))
     torch.set_num_threads(1)
     _quiet()
     out = Path(a.out)

@@ -70,23 +70,13 @@ def test_hint_states_answer(bench):
     assert bench.hint_states_answer("= 14", worked)  # not a prefix
 
 
-@pytest.mark.parametrize("text, gold, expected", [
-    ("= 8 - 2 + 4\n= 6 + 4\n= 10\n\\boxed{10}", "10", True),
-    ("= 6 + 2 + 4\n= 6 + 4\n= 10\n\\boxed{10}", "10", False),  # a wrong first step, a lucky box
-    ("= -7 + 1\n= -6\n\\boxed{-6}", "-6", True),
-    ("= 00 + 1\n= 1", "1", False),  # malformed number
-    ("\\boxed{10}", "10", False),  # no steps at all
-])
-def test_valid_scratchpad(bench, text, gold, expected):
-    assert bench.valid_scratchpad(text, gold) is expected
+def _grpo_run(bench, seed, start, end, easy_start=0.9, easy_end=0.9):
+    EASY, EVAL_LEVELS = bench.EASY, bench.EVAL_LEVELS
 
-
-def _grpo_run(seed, start, end, easy_start=0.9, easy_end=0.9):
     def ev(step, acc, easy):
         rec = {"step": step}
         for prefix in ("greedy", "avg@2"):
-            rec.update({f"{prefix}/{lv}": acc for lv in ("4x1", "5x1", "6x1")})
-            rec[f"{prefix}/3x1"] = easy
+            rec.update({f"{prefix}/{lv}": easy if lv in EASY else acc for lv in EVAL_LEVELS})
         return rec
 
     return {"arm": "grpo", "seed": seed, "evals": [ev(0, start, easy_start), ev(10, end, easy_end)]}
@@ -94,13 +84,13 @@ def _grpo_run(seed, start, end, easy_start=0.9, easy_end=0.9):
 
 def test_health_gate_passes_only_a_clear_gain_without_forgetting(bench):
     budget = bench.Budget()
-    clear = [_grpo_run(s, 0.2, 0.3 + 0.01 * s) for s in range(5)]
+    clear = [_grpo_run(bench, s, 0.2, 0.3 + 0.01 * s) for s in range(5)]
     assert bench.health_gate(clear, budget)["pass"]
-    noisy = [_grpo_run(s, 0.2, 0.2 + (0.05 if s % 2 else -0.04)) for s in range(5)]
+    noisy = [_grpo_run(bench, s, 0.2, 0.2 + (0.05 if s % 2 else -0.04)) for s in range(5)]
     assert not bench.health_gate(noisy, budget)["pass"]
-    small = [_grpo_run(s, 0.2, 0.21) for s in range(5)]  # consistent but below 2 binomial SE of the held-out set
+    small = [_grpo_run(bench, s, 0.2, 0.21) for s in range(5)]  # consistent but below 2 binomial SE of the held-out set
     assert not bench.health_gate(small, budget)["pass"]
-    forgets = [_grpo_run(s, 0.2, 0.3, easy_end=0.8) for s in range(5)]
+    forgets = [_grpo_run(bench, s, 0.2, 0.3, easy_end=0.8) for s in range(5)]
     assert not bench.health_gate(forgets, budget)["pass"]
 
 

@@ -203,3 +203,34 @@ def test_warm_start_held_out_set_is_disjoint_from_sft_rows():
     counts = {lv: sum(r["level"] == lv for r in sft) for lv in ("2x1", "3x1", "4x1", "5x1")}
     assert counts["5x1"] == 40 and len({counts[lv] for lv in s.sft_levels}) == 1
     assert WarmStartSettings(sft_rows=3000).key() != s.key()
+
+
+@pytest.mark.parametrize("text, gold, expected", [
+    ("= 8 - 2 + 4\n= 6 + 4\n= 10\n\\boxed{10}", "10", True),
+    ("= 6 + 2 + 4\n= 6 + 4\n= 10\n\\boxed{10}", "10", False),  # a wrong first step, a lucky box
+    ("= -7 + 1\n= -6\n\\boxed{-6}", "-6", True),
+    ("= 00 + 1\n= 1", "1", False),  # malformed number
+    ("\\boxed{10}", "10", False),  # no steps at all
+])
+def test_valid_scratchpad(text, gold, expected):
+    from ghpo.organism import valid_scratchpad
+
+    assert valid_scratchpad(text, gold) is expected
+
+
+def test_stepwise_reward_pays_right_steps_only_and_reads_the_hint():
+    from ghpo.organism import boxed_accuracy_reward, stepwise_accuracy_reward
+
+    row = make_rows(1, ["4x1"], seed=3)[0]
+    worked, gold, prompt = row["solution_hint"], row["solution"], row["prompt"]
+    first, rest = worked.split("\n", 1)
+    lucky = "= 0 + 0 + 0\n" + rest  # wrong first line, right box
+    assert stepwise_accuracy_reward([worked, lucky], [gold, gold], prompts=[prompt, prompt]) == [1.0, 0.0]
+    assert boxed_accuracy_reward([worked, lucky], [gold, gold]) == [1.0, 1.0]
+    # A hint that ends inside a line: the hint and its continuation are one line, checked together.
+    cut = len(first) - 2
+    hinted = prompt + worked[:cut]
+    assert stepwise_accuracy_reward([worked[cut:]], [gold], prompts=[hinted]) == [1.0]
+    assert stepwise_accuracy_reward([worked[cut:].replace("\n", " + 1\n", 1)], [gold], prompts=[hinted]) == [0.0]
+    # a right box with no working at all is not paid
+    assert stepwise_accuracy_reward([f"\\boxed{{{gold}}}"], [gold], prompts=[prompt]) == [0.0]

@@ -9,7 +9,15 @@ Files: ``task.py`` (rows from ``ghpo.arith``), ``tokenizer.py`` (char tokenizer)
 SFT warm start), ``evaluate.py`` (no-hint per-level accuracy, a training callback).
 """
 
-from .evaluate import EvalCallback, boxed_accuracy_reward, evaluate_policy, score_boxed
+from .evaluate import (
+    EvalCallback,
+    boxed_accuracy_reward,
+    evaluate_policy,
+    score_boxed,
+    score_steps,
+    stepwise_accuracy_reward,
+    valid_scratchpad,
+)
 from .task import EASY_LEVELS, HARD_LEVELS, HINT_TEMPLATE, ORGANISM_LEVELS, level_steps, make_rows
 from .tokenizer import build_char_tokenizer
 from .warmstart import WarmStartSettings, build_model, eval_rows, load_warm_start, warm_start, warm_start_dir
@@ -30,6 +38,9 @@ __all__ = [
     "load_warm_start",
     "make_rows",
     "score_boxed",
+    "score_steps",
+    "stepwise_accuracy_reward",
+    "valid_scratchpad",
     "warm_start",
     "warm_start_dir",
 ]

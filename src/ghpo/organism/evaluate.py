@@ -15,15 +15,48 @@ from collections.abc import Sequence
 import torch
 from transformers import TrainerCallback
 
-__all__ = ["EvalCallback", "boxed_accuracy_reward", "evaluate_policy", "generate", "score_boxed"]
+__all__ = ["EvalCallback", "boxed_accuracy_reward", "evaluate_policy", "generate", "score_boxed", "score_steps",
+           "stepwise_accuracy_reward", "valid_scratchpad"]
 
 _BOXED_INT = re.compile(r"\\boxed\{\s*(-?\d+)\s*\}")
+_LINE = re.compile(r"^= (-?(?:0|[1-9]\d*)(?: [+-] (?:0|[1-9]\d*))*)$")
 
 
 def score_boxed(completion: str, gold: str) -> float:
     """1.0 when the last ``\\boxed{n}`` in ``completion`` is the integer ``gold``, else 0.0."""
     found = _BOXED_INT.findall(completion)
     return float(bool(found) and int(found[-1]) == int(gold))
+
+
+def valid_scratchpad(text: str, gold: str) -> bool:
+    """Every ``= ...`` line of ``text`` (hint + completion) is well formed and equals the answer: a right answer
+    reached by right steps, not by a lucky box (each line rewrites the remaining expression, so keeps its value)."""
+    lines = [x for x in text.split("\n") if x.startswith("=")]
+
+    def value(expr: str) -> int:
+        parts = expr.split(" ")
+        return int(parts[0]) + sum(int(t) if op == "+" else -int(t) for op, t in zip(parts[1::2], parts[2::2]))
+
+    return bool(lines) and all((m := _LINE.match(x)) is not None and value(m.group(1)) == int(gold) for x in lines)
+
+
+def score_steps(text: str, gold: str) -> float:
+    """1.0 when the last box holds ``gold`` AND every scratchpad line of ``text`` keeps the expression's value."""
+    return float(score_boxed(text, gold) == 1.0 and valid_scratchpad(text, gold))
+
+
+def stepwise_accuracy_reward(completions, solution, prompts=None, **kwargs) -> list[float]:
+    """``score_steps`` as a TRL reward: binary, verifiable, and it pays no lucky box after wrong steps.
+
+    A hinted prompt's hint (the text after the prompt's first line) is checked with the completion, so a hint's
+    partial line and its continuation are read as one line."""
+    prompts = prompts or [""] * len(completions)
+    out = []
+    for c, g, p in zip(completions, solution, prompts):
+        text = c if isinstance(c, str) else c[-1]["content"]
+        hint = p.split("\n", 1)[1] if isinstance(p, str) and "\n" in p else ""
+        out.append(score_steps(hint + text, g))
+    return out
 
 
 def boxed_accuracy_reward(completions, solution, **kwargs) -> list[float]:

@@ -38,7 +38,7 @@ class WarmStartSettings:
     sft_balance: bool = True  # repeat a small level's problems so every SFT level has the same number of rows
     # (level, rows) added after balancing: a glimpse of a longer level, so the policy has seen its line shapes but
     # rarely solves it. Without one the warm start counts terms by position and cannot continue a 5x1 hint (v3 notes).
-    sft_glimpse: tuple[tuple[str, int], ...] = (("5x1", 100),)
+    sft_glimpse: tuple[tuple[str, int], ...] = (("5x1", 300),)
     sft_steps: int = 2000  # 700 steps on 3000 rows left 3x1 at 68% greedy (off-by-one sums); 2000 on 20000: 100%
     sft_batch_size: int = 64
     sft_lr: float = 3e-3
