@@ -18,6 +18,8 @@ Arms (GHPOTrainer; only the guidance settings differ):
   staged            the paper's 0.25 / 0.5 / 0.75, hints cut in policy tokens (the default unit)
   staged+budgeted   staged + hint memory starting at the last rescuing stage, give up after 2 unrescued visits,
                     retry after 4 (issue 11; only when GHPOConfig has those fields)
+  staged+budgeted+single   the same, every remaining stage in one generation call (hint_rounds="single")
+  staged+budgeted-below    the same, memory starting one stage below the last rescuing one
   staged-char       staged, hints cut in characters (official code's unit)
   staged+coldstart  staged, hints only from step ``coldstart_steps`` on (the paper's cold start)
 
@@ -103,6 +105,7 @@ def arms_table() -> dict[str, dict]:
         arms["staged+budgeted"] = dict(BUDGETED)
         # Issue 11's fewer rounds: every remaining stage of the hard groups in one extra generation call.
         arms["staged+budgeted+single"] = dict(BUDGETED, hint_rounds="single")
+        arms["staged+budgeted-below"] = dict(BUDGETED, hint_memory_start="below")  # issue 11: 'at' vs one below
     arms["staged-char"] = dict(hint_schedule="staged", hint_unit="char")
     arms["staged+coldstart"] = dict(hint_schedule="staged")  # hint_start_step set from the budget
     return arms
@@ -113,18 +116,18 @@ class Budget:
     """Sizes of one benchmark run (the full run and --quick differ only here)."""
 
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
-    steps: int = 80  # optimizer steps per arm
+    steps: int = 160  # optimizer steps per arm (plain GRPO's 5x1 greedy rose 9% -> 29% by step 120 in a pilot)
     prompts_per_step: int = 16  # B prompts x G completions per optimizer step
     num_generations: int = 8  # G
     max_completion_length: int = 64  # a 5x1 scratchpad is ~57 tokens with its eos
-    learning_rate: float = 3e-5  # 1e-5 barely moved the policy in 80 steps (KL 0.002), 1e-4 cost 3x1 10 points (NOTES)
+    learning_rate: float = 1e-4  # 3e-5 barely moved 5x1 in 80 steps; 3e-4 cost 4x1 25 points (NOTES)
     beta: float = 0.04  # KL to the warm start: without it GRPO and GHPO forgot 3x1 (issue 10)
     eval_every: int = 20
     eval_per_level: int = 100  # the warm start's held-out set (never seen in SFT or RL)
     avg_k: int = 2  # sampled accuracy: k samples per held-out problem at temperature 1
-    train_rows: int = 160  # 80 steps x 16 prompts draw each problem 8 times (memory can act)
+    train_rows: int = 320  # 160 steps x 16 prompts draw each problem 8 times (memory can act)
     coldstart_steps: int = 20  # the paper's N = 20
-    reward: str = "boxed"  # a key of REWARDS
+    reward: str = "steps"  # a key of REWARDS; 'boxed' pays lucky boxes, and GRPO learnt half as fast with it (NOTES)
     probe_per_level: int = 96  # regime probe: training problems per level, groups of G
     warm: WarmStartSettings = WarmStartSettings()
 
@@ -411,14 +414,15 @@ def _at_tokens(evals: list[dict], budget_tokens: float, key) -> float:
 
 
 def health_gate(runs: list[dict], budget: Budget) -> dict:
-    """Plain GRPO, per seed: final - start accuracy on the training levels (greedy, sampled) and the easy level."""
+    """Plain GRPO, per seed: final - start accuracy on the training levels (greedy, sampled) and each easy level."""
     grpo = [r for r in runs if r["arm"] == "grpo"]
     k = f"avg@{budget.avg_k}"
     out = {}
     n = budget.eval_per_level * len(TRAIN_LEVELS)
+    per_easy = [(f"easy/{lv}/{mode}", (lv,), prefix) for lv in EASY for mode, prefix in (("greedy", "greedy"), ("sampled", k))]
     for name, levels, prefix in (("train/greedy", TRAIN_LEVELS, "greedy"), ("train/sampled", TRAIN_LEVELS, k),
                                  ("easy/greedy", EASY, "greedy"), ("easy/sampled", EASY, k),
-                                 ("hard/greedy", HARD, "greedy"), ("hard/sampled", HARD, k)):
+                                 ("hard/greedy", HARD, "greedy"), ("hard/sampled", HARD, k), *per_easy):
         start = [_lvmean(r["evals"][0], levels, prefix) for r in grpo]
         end = [_lvmean(r["evals"][-1], levels, prefix) for r in grpo]
         out[name] = {"start": ci95(start), "end": ci95(end), "delta": ci95([e - s for s, e in zip(start, end)]),
@@ -429,7 +433,7 @@ def health_gate(runs: list[dict], budget: Budget) -> dict:
         noise = 2 * math.sqrt(max(p * (1 - p), 1e-9) / (n * (budget.avg_k if "sampled" in name else 1)))
         d, hw = out[name]["delta"]
         checks[name] = {"noise_2se": noise, "pass": bool(d - (hw if not math.isnan(hw) else 0) > 0 and d > noise)}
-    for name in ("easy/greedy", "easy/sampled"):
+    for name, _, _ in per_easy:  # every easy level on its own: a mean could hide one level's forgetting
         checks[name] = {"pass": bool(out[name]["delta"][0] >= -0.05)}
     out["checks"] = checks
     out["pass"] = all(c["pass"] for c in checks.values())
@@ -664,7 +668,11 @@ def write_results(out: Path, saved: dict, budget: Budget) -> None:
              f"scale_rewards `group`). Training set: {budget.train_rows} problems, levels {', '.join(TRAIN_LEVELS)} "
              f"round-robin, each drawn ~{budget.steps * budget.prompts_per_step / budget.train_rows:.0f} times. Seeds "
              f"{list(budget.seeds)}. Hint template `{{hint}}` right after the prompt's newline (a hinted prompt is a "
-             f"prefix of prompt + worked solution). Reward `{REWARD_NAME}` (exact integer in the last `\\boxed{{}}`).")
+             f"prefix of prompt + worked solution). Reward "
+             + ("`stepwise_accuracy_reward`: 1 when the last `\\boxed{}` holds the answer AND every scratchpad line "
+                "(hint included) keeps the expression's value, else 0 (binary; no lucky boxes)."
+                if budget.reward == "steps" else "`boxed_accuracy_reward` (exact integer in the last `\\boxed{}`).")
+             + " No-hint evaluation scores the final box only (accuracy as a user reads it).")
     L.append(f"- Evaluation: {budget.eval_per_level} held-out problems per level (never seen in SFT or RL), NO hint, "
              f"greedy pass@1 and avg@{k} at temperature 1, every {budget.eval_every} steps. 'hard' = mean of "
              f"{', '.join(HARD)}; 'train' = mean of {', '.join(TRAIN_LEVELS)}; 'easy' = {', '.join(EASY)}. "
@@ -706,8 +714,9 @@ def write_results(out: Path, saved: dict, budget: Budget) -> None:
         L.append("|---|---|---|---|---|")
         for name, label in (("train/greedy", f"train levels {'/'.join(TRAIN_LEVELS)}, greedy"),
                             ("train/sampled", f"train levels, avg@{k}"), ("hard/greedy", "hard levels, greedy"),
-                            ("hard/sampled", f"hard levels, avg@{k}"), ("easy/greedy", f"easy {'/'.join(EASY)}, greedy"),
-                            ("easy/sampled", f"easy, avg@{k}")):
+                            ("hard/sampled", f"hard levels, avg@{k}"),
+                            *[(f"easy/{lv}/{m}", f"easy {lv}, {'greedy' if m == 'greedy' else f'avg@{k}'}")
+                              for lv in EASY for m in ("greedy", "sampled")]):
             v = hg[name]
             chk = hg["checks"].get(name)
             if chk is None:
@@ -846,43 +855,33 @@ def _log_run(r: dict, log) -> None:
 
 NOTES = [
     "## Notes from building v3 (measured while building it, not computed by the run above)\n",
-    "- v3 against v2 (issue 10): scratchpad solutions (each line rewrites the remaining expression, so a step is "
-    "local and a model taught 3 steps can run 4), SFT on 2x1-4x1, RL on 4x1 + 5x1 with beta 0.04 (KL to the warm "
-    "start), 16 prompts x 8 per step, lr 3e-5, 100 held-out problems per level, 95% t-intervals over seeds, gates "
-    "before the comparison, and the hint template `{hint}` instead of `{hint}\\n` (a token or char cut can end "
-    "inside a line; with a newline appended the hinted prompt was no longer a prefix of any worked solution).",
-    "- 6x1 was dropped from training and evaluation: on this warm start (greedy 5%, sampled 3%) a regime probe of 32 "
-    "groups of 8 left 29 all-wrong and the staged hints rescued only 6 of them (21%), against 11 of 24 (46%) on "
-    "5x1; a 6x1 scratchpad also needs ~75 completion tokens against ~57 for 5x1, and tokens are the CPU budget.",
-    "- The warm start is weaker than the one measured in issue 10 (greedy 3x1 68% here vs 96% there; 4x1 40% vs "
-    "54%) with the same 3 x 64 model, 700 SFT steps and lr 3e-3; not investigated for lack of time (one SFT took "
-    "~24 min on the shared cores). So 3x1 is an 'easy' level the policy does not master, and the forgetting check "
-    "is whether RL on 4x1/5x1 lowers it.",
-    "- Learning rate and training-set size, piloted on plain GRPO, seed 0, one run each (`python "
-    "benchmarks/organism_compare.py --part gates --seeds 0 --steps S --lr LR [--train-rows N] --out /tmp/org/...`; "
-    "held-out training-level no-hint accuracy 23.0% greedy / 15.8% sampled at step 0): lr 1e-5, 40 steps: greedy "
-    "23.0%, sampled 13.5%, KL 0.0015 (the policy barely moves); lr 3e-5, 40 steps: 21.0% / 12.0%; lr 3e-5, 120 "
-    "steps: 20.0% / 15.5%, 3x1 greedy -11 points; lr 1e-4, 80 steps: 16.5% / 13.3%, 3x1 greedy -11, sampled -6; "
-    "with 640 training problems instead of 160: lr 3e-5, 80 steps 23.0% / 13.0%; lr 1e-4, 80 steps 20.0% / 14.5%. "
-    "In every pilot the training reward rose (e.g. 0.15 -> 0.21 mean over the first vs last quarter of steps at "
-    "lr 1e-4) while held-out accuracy did not: this warm start learns its training problems under GRPO but the "
-    "gain does not transfer to held-out problems within 80-120 steps. lr 3e-5 was kept (moves the policy, 3x1 "
-    "within 5 points at 80 steps in the 160-problem pilot); no setting passed the health gate.",
+    "Pilots on a quiet machine (2026-11-25), one seed each, so each number is a single run; the commands use the "
+    "flags of this script (`--glimpse`, `--reward`); SFT pilots built `WarmStartSettings(...)` with the fields named.",
+    "- Why the first v3 run (80 steps, SFT 700 steps on 3000 rows, boxed reward, RL on 4x1 + 5x1) failed its health "
+    "gate: that warm start made off-by-one sums (`= 5 - 7` / `= -1`; greedy 3x1 68%, 4x1 40%), so its errors were "
+    "spread over every line and RL on 160 problems learnt them without transfer (held-out -1.9 ± 0.5 points).",
+    "- SFT 2000 steps on 20000 rows (`sft_steps=2000, sft_rows=20000`, 306 s on 2 threads): greedy 2x1 93%, 3x1 100%, "
+    "4x1 97%, but 5x1 2%, and hints stopped working: regime probe 5x1 all-wrong 88%, rescued 25% (FAIL). Read by "
+    "eye, the model writes the number of terms it learnt per line position, whatever the prompt (`9 + 3 - 3 + 4 - 2` "
+    "-> `= 8 - 4 - 8`), and continues a hinted first line with the wrong count as well.",
+    "- A glimpse of 5x1 in SFT (`sft_glimpse=((\"5x1\", n),)`, added after balancing): n = 100: greedy 5x1 2%, probe "
+    "all-wrong 71%, rescued 76%; but with the boxed reward plain GRPO did not learn (lr 3e-5 / 1e-4, 80 steps: 5x1 "
+    "greedy 2% -> 2% / 3%; lr 1e-4 and 3e-4, 300 steps, 640 problems: 2% -> 4% / 5%, training reward flat at 0.04; "
+    "3e-4 cost 4x1 25 points). Of 512 samples on its 5x1 training problems, 25 had the right box, 1 the right steps, "
+    "0 the right first line: every reward was a lucky box. n = 300 (the default): greedy 2x1 97%, 3x1 100%, 4x1 "
+    "99%, 5x1 9%, 6x1 3%; first line right in 401 of 512 samples, 45 right boxes, 17 of them with right steps.",
+    "- Reward, n = 300, plain GRPO, lr 1e-4, 200 steps, 640 problems (`python benchmarks/organism_compare.py --part "
+    "gates --seeds 0 --lr 1e-4 --steps 200 --train-rows 640 --reward boxed|steps --out /tmp/org/R...`): boxed: "
+    "5x1 greedy 9% -> 18%, avg@2 6% -> 17%, 4x1 greedy 99% -> 87%; steps: 9% -> 30%, 6% -> 22.5%, 4x1 99% -> 90%. "
+    "Regime probe: boxed all-wrong 58%, rescued 80%; steps 79%, 79%. The stepwise reward (a right box AND right "
+    "lines) was kept: it is still binary and verifiable, it pays only the skill hints teach, and GRPO learnt about "
+    "twice as fast with it. RL trains on 5x1 only (4x1 groups were all right: no advantage); 3x1 and 4x1 are the "
+    "forgetting check, each level on its own.",
+    "- 6x1 stays out of training: a scratchpad needs ~75 completion tokens against ~57 for 5x1 (tokens are the CPU "
+    "budget), and the old warm start's probe rescued only 21% of its all-wrong groups.",
     "- Token vs char unit: the organism's tokenizer has one token per character, so the two units cut at the same "
     "place except that the token unit backs off to a word boundary (a char cut may end inside a number: `= 1` of "
-    "`= 15`). A staged-char arm would measure exactly that, not a subword-vs-char difference.",
-    "- Not run for lack of time on the shared 2 cores (each part's wall time is above): the `staged-char` and "
-    "`staged+coldstart` arms (`python benchmarks/organism_compare.py --part compare --arms staged-char "
-    "staged+coldstart --force`), and seeds 3 and 4 of `fixed-0.5` (paired differences use the seeds both arms "
-    "have). The grpo runs come from the gates part, which ran before the 'all steps right' count existed, so that "
-    "column is empty for grpo.",
-    "- What would make this testbed decisive (not measured here): first a warm start on which plain GRPO passes the "
-    "health gate. The pilots above point at two obstacles. (1) The policy's errors are arithmetic slips spread over "
-    "every line, so RL on a small set learns its training problems without transfer; a stronger warm start (issue "
-    "10 measured 3x1 96% with a different SFT run) or a larger model and more, fresh problems per step would let RL "
-    "gains come from the extra step. (2) The accuracy reward pays a right box after wrong steps; the 'all steps "
-    "right' columns show how much of the rescued groups' signal is of that kind. A reward that also checks each "
-    "scratchpad line (it must keep the expression's value) would pay only for the skill hints are meant to teach.",
+    "`= 15`). A staged-char arm measures exactly that, not a subword-vs-char difference.",
     "- Hints never reach the last scratchpad line `= <answer>` (ghpo.guidance, issue 9: the cut stops before the "
     "last reasoning step); the 'hints with the answer' column checks every hinted group of every run.",
 ]
@@ -945,7 +944,10 @@ def main(argv=None) -> int:
         log(f"wrote {out / 'RESULTS.md'}")
 
     if a.report_only:
-        finish(json.loads(json_path.read_text()))
+        saved = json.loads(json_path.read_text())
+        if any(r["arm"] == "grpo" for r in saved["runs"]):  # the gate's definition may be newer than the runs
+            saved["gates"]["health"] = health_gate(saved["runs"], _budget_from_dict(saved["budget"]))
+        finish(saved)
         return 0
 
     t_start, load0 = time.perf_counter(), os.getloadavg()[0]
@@ -972,7 +974,7 @@ def main(argv=None) -> int:
         saved["gates"]["health"] = health_gate(saved["runs"], budget)
         h = saved["gates"]["health"]
         log(f"HEALTH GATE: {'PASS' if h['pass'] else 'FAIL'} " + json.dumps(
-            {k: v for k, v in h.items() if k in ("train/greedy", "train/sampled", "easy/greedy", "easy/sampled", "checks")},
+            {k: v for k, v in h.items() if k in ("train/greedy", "train/sampled", "checks") or k.startswith("easy/")},
             default=str))
         saved["parts"].append({"part": "gates", "command": command.replace("--part all", "--part gates"),
                                "commit": commit, "jobs": a.jobs,
