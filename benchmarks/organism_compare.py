@@ -877,6 +877,13 @@ NOTES = [
     "lines) was kept: it is still binary and verifiable, it pays only the skill hints teach, and GRPO learnt about "
     "twice as fast with it. RL trains on 5x1 only (4x1 groups were all right: no advantage); 3x1 and 4x1 are the "
     "forgetting check, each level on its own.",
+    "- Forgetting, plain GRPO, lr 1e-4, 160 steps, stepwise reward, seed 0 unless said: beta 0.04, RL on 5x1 "
+    "(`--part gates --steps 160 --beta 0.04`, stopped after 2 seeds): 5x1 greedy 9% -> 26% / 25% (seeds 0 / 1), "
+    "4x1 greedy 99% -> 89% / 93%. beta 0.04, RL on 4x1 + 5x1 (a copy of this script with TRAIN_LEVELS = 4x1, 5x1; "
+    "not a flag): 5x1 greedy 9% -> 21%, 4x1 greedy 99% -> 100% but 4x1 avg@2 92.5% -> 84%. beta 0.2, RL on 5x1 "
+    "(`--part gates --seeds 0 --steps 160 --beta 0.2 --out /tmp/org/Pd`): 5x1 greedy 9% -> 20%, avg@2 6% -> 14%, "
+    "4x1 greedy 99% -> 97%, avg@2 92.5% -> 84%. beta 0.2 on 5x1 was kept and steps cut to 120 (the 5x1 curve was "
+    "flat from step ~80); sampled 4x1 lost ~8 points in every setting tried, so that check may fail (see the gate).",
     "- 6x1 stays out of training: a scratchpad needs ~75 completion tokens against ~57 for 5x1 (tokens are the CPU "
     "budget), and the old warm start's probe rescued only 21% of its all-wrong groups.",
     "- Token vs char unit: the organism's tokenizer has one token per character, so the two units cut at the same "
