@@ -654,8 +654,9 @@ def write_results(out: Path, saved: dict, budget: Budget) -> None:
              f"{trl.__version__}.")
     for p in saved["parts"]:
         L.append(f"- Part `{p['part']}`: git commit `{p['commit']}`, {p['jobs']} parallel job(s), wall time "
-                 f"{p['wall_s'] / 60:.1f} min, load average (1 min) at start {p['load'][0]:.1f}, at end {p['load'][1]:.1f} "
-                 "(other developers' jobs shared the 2 cores: wall times are noisy; accuracy and token counts are not).")
+                 f"{p['wall_s'] / 60:.1f} min, load average (1 min) at start {p['load'][0]:.1f}, at end {p['load'][1]:.1f}"
+                 + (" (other jobs shared the cores: wall times are noisy; accuracy and token counts are not)."
+                    if max(p["load"]) > p["jobs"] + 1 else " (nothing else ran)."))
     L.append(f"- Policy: Llama {ws['layers']} layers x {ws['hidden_size']} hidden, {warm_info['n_params']:,} parameters, "
              f"char-level tokenizer. Warm start: TRL `SFTTrainer`, {ws['sft_steps']} steps x {ws['sft_batch_size']}, "
              f"lr {ws['sft_lr']} cosine, scratchpad solutions of levels {', '.join(ws['sft_levels'])} "
@@ -775,9 +776,9 @@ def write_results(out: Path, saved: dict, budget: Budget) -> None:
                                         _num(r["ghpo/skipped_stages"], "{:.2f}")]) + " |")
         L.append("\n'sampled tokens': every completion token sampled (first round + hint stages), counted in "
                  "`_generate_single_turn`. 'hint-stage tokens': sum of `ghpo/extra_completion_tokens`. 'gen rounds': "
-                 "mean `ghpo/gen_rounds` (1 for grpo). 'train s': training wall time without evaluation; NOT comparable "
-                 "across arms here: arms ran in different parts with 3 to 6 parallel jobs on 2 cores shared with other "
-                 "developers' jobs (compare tokens and rounds instead). 'frac_reward_zero_std': TRL's share of groups whose final rewards have zero "
+                 "mean `ghpo/gen_rounds` (1 for grpo). 'train s': training wall time without evaluation, one torch thread per "
+                 "job; compare it across arms only where the parts above ran with the same number of jobs at a similar "
+                 "load (tokens and rounds do not depend on load). 'frac_reward_zero_std': TRL's share of groups whose final rewards have zero "
                  "std (no advantage), mean over steps. 'hard frac': `ghpo/hard_frac` over all training levels. "
                  "'rescued @w': share of hard groups first rescued at w.\n")
 
@@ -800,7 +801,7 @@ def write_results(out: Path, saved: dict, budget: Budget) -> None:
                  "visit': when a training problem was all-wrong unhinted, was it solved (>= 1 of G) unhinted the next "
                  "time it was drawn? 'all steps right': share of right answers (reward 1) whose every scratchpad line "
                  "(hint included) is well formed and keeps the expression's value; the rest are lucky boxes after "
-                 "wrong steps. 'hints with the answer': hinted groups whose hint is not a prefix of the worked "
+                 "wrong steps (100% by construction when the training reward is the stepwise one). 'hints with the answer': hinted groups whose hint is not a prefix of the worked "
                  "solution or reaches into its last step `= <answer>` (must be 0).\n")
         ex = [x for r in runs if r["arm"] == "staged" for x in r["groups"]["examples"]][:4]
         if ex:
