@@ -421,7 +421,6 @@ def health_gate(runs: list[dict], budget: Budget) -> dict:
     n = budget.eval_per_level * len(TRAIN_LEVELS)
     per_easy = [(f"easy/{lv}/{mode}", (lv,), prefix) for lv in EASY for mode, prefix in (("greedy", "greedy"), ("sampled", k))]
     for name, levels, prefix in (("train/greedy", TRAIN_LEVELS, "greedy"), ("train/sampled", TRAIN_LEVELS, k),
-                                 ("easy/greedy", EASY, "greedy"), ("easy/sampled", EASY, k),
                                  ("hard/greedy", HARD, "greedy"), ("hard/sampled", HARD, k), *per_easy):
         start = [_lvmean(r["evals"][0], levels, prefix) for r in grpo]
         end = [_lvmean(r["evals"][-1], levels, prefix) for r in grpo]
