@@ -47,27 +47,8 @@ from ghpo.guidance import (  # noqa: E402
     tokenizer_offsets,
 )
 from ghpo.models import load_model_and_tokenizer  # noqa: E402
+from ghpo.report import mean_ci95  # noqa: E402
 from ghpo.rewards import accuracy_reward  # noqa: E402
-
-_T95 = {1: 12.71, 2: 4.30, 3: 3.18, 4: 2.78, 5: 2.57, 6: 2.45, 7: 2.36, 8: 2.31, 9: 2.26, 10: 2.23, 15: 2.13,
-        20: 2.09, 25: 2.06, 30: 2.04, 40: 2.02, 60: 2.00, 120: 1.98}
-
-
-def t95(df: int) -> float:
-    """Two-sided 95% Student t quantile (table, rounded up to the next listed df; 1.96 past 120)."""
-    for d in sorted(_T95):
-        if df <= d:
-            return _T95[d]
-    return 1.96
-
-
-def mean_ci(values: list[float]) -> tuple[float, float]:
-    """Mean and 95% half-width (t over the values)."""
-    m = statistics.fmean(values)
-    if len(values) < 2:
-        return m, float("nan")
-    return m, t95(len(values) - 1) * statistics.stdev(values) / math.sqrt(len(values))
-
 
 def wilson(k: int, n: int) -> tuple[float, float]:
     """95% Wilson interval of a proportion k/n."""
@@ -199,7 +180,7 @@ def main(argv=None) -> int:
         reroll = sum(1 for i in wrong if max(group_b[i]) > 0)
 
         def cell(name, per_problem, hinted_n):
-            acc, half = mean_ci([statistics.fmean(g) for g in per_problem])
+            acc, half = mean_ci95([statistics.fmean(g) for g in per_problem])
             solved = sum(1 for g in per_problem if max(g) > 0)
             rescued = sum(1 for i in wrong if max(per_problem[i]) > 0)
             cells.append(dict(level=level, steps=steps, temperature=temp, condition=name, accuracy=acc,

@@ -78,6 +78,7 @@ from ghpo.organism import (  # noqa: E402
 )
 from ghpo.organism.evaluate import generate  # noqa: E402
 from ghpo.organism.warmstart import STAMP, sft_rows, warm_start_dir  # noqa: E402
+from ghpo.report import mean_ci95  # noqa: E402
 from ghpo.trainer import GHPOConfig, GHPOTrainer  # noqa: E402
 
 EVAL_LEVELS = ("3x1", "4x1", "5x1")
@@ -135,20 +136,6 @@ class Budget:
 QUICK = Budget(seeds=(0,), steps=2, prompts_per_step=4, eval_every=2, eval_per_level=4, avg_k=1, train_rows=12,
                coldstart_steps=1, probe_per_level=4,
                warm=WarmStartSettings(sft_steps=20, sft_rows=400, eval_per_level=4, eval_k=0))
-
-# Two-sided 95% Student t quantiles by degrees of freedom (standard table values).
-_T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228}
-
-
-def ci95(values) -> tuple[float, float]:
-    """(mean, half-width of the 95% t-interval over the values); half-width nan for fewer than 2 values."""
-    values = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
-    if not values:
-        return float("nan"), float("nan")
-    m = statistics.mean(values)
-    if len(values) < 2:
-        return m, float("nan")
-    return m, _T975.get(len(values) - 1, 1.96) * statistics.stdev(values) / math.sqrt(len(values))
 
 
 # ----------------------------------------------------------------------------------------------------- data
@@ -424,7 +411,8 @@ def health_gate(runs: list[dict], budget: Budget) -> dict:
                                  ("hard/greedy", HARD, "greedy"), ("hard/sampled", HARD, k), *per_easy):
         start = [_lvmean(r["evals"][0], levels, prefix) for r in grpo]
         end = [_lvmean(r["evals"][-1], levels, prefix) for r in grpo]
-        out[name] = {"start": ci95(start), "end": ci95(end), "delta": ci95([e - s for s, e in zip(start, end)]),
+        out[name] = {"start": mean_ci95(start), "end": mean_ci95(end),
+                     "delta": mean_ci95([e - s for s, e in zip(start, end)]),
                      "per_seed_delta": [e - s for s, e in zip(start, end)]}
     checks = {}
     for name in ("train/greedy", "train/sampled"):
@@ -471,18 +459,18 @@ def summarise(runs: list[dict], arms: list[str], budget: Budget) -> dict:
         for lv in EVAL_LEVELS:
             metrics[f"greedy/{lv}"] = (lambda lv: lambda r: r["evals"][-1][f"greedy/{lv}"])(lv)
         for name, f in metrics.items():
-            row[name] = ci95([f(r) for r in rs])
+            row[name] = mean_ci95([f(r) for r in rs])
             if arm != "grpo" and not name.startswith("easy"):
                 paired = [f(r) - f(by_seed_grpo[r["seed"]]) for r in rs if r["seed"] in by_seed_grpo]
-                row[f"diff/{name}"] = ci95(paired)
-        row["zero_std"] = ci95([statistics.mean(h["frac_reward_zero_std"] for h in r["log"]) for r in rs])
-        row["tokens"] = ci95([r["sampled_tokens"] for r in rs])
-        row["gen_rounds"] = ci95([statistics.mean(h.get("ghpo/gen_rounds", 1.0) for h in r["log"]) for r in rs])
-        row["train_s"] = ci95([r["train_s"] for r in rs])
-        row["extra_tokens"] = ci95([sum(h.get("ghpo/extra_completion_tokens", 0.0) for h in r["log"]) for r in rs])
+                row[f"diff/{name}"] = mean_ci95(paired)
+        row["zero_std"] = mean_ci95([statistics.mean(h["frac_reward_zero_std"] for h in r["log"]) for r in rs])
+        row["tokens"] = mean_ci95([r["sampled_tokens"] for r in rs])
+        row["gen_rounds"] = mean_ci95([statistics.mean(h.get("ghpo/gen_rounds", 1.0) for h in r["log"]) for r in rs])
+        row["train_s"] = mean_ci95([r["train_s"] for r in rs])
+        row["extra_tokens"] = mean_ci95([sum(h.get("ghpo/extra_completion_tokens", 0.0) for h in r["log"]) for r in rs])
         for key in ("ghpo/hard_frac", "ghpo/skipped_stages"):
             vals = [statistics.mean(h[key] for h in r["log"] if key in h) for r in rs if any(key in h for h in r["log"])]
-            row[key] = ci95(vals)
+            row[key] = mean_ci95(vals)
         # Per-ratio rescue as a share of hard groups (summed over steps).
         for w in ("0.25", "0.5", "0.75"):
             vals = []
@@ -490,14 +478,14 @@ def summarise(runs: list[dict], arms: list[str], budget: Budget) -> dict:
                 hard = sum(h.get("ghpo/hard_frac", 0.0) for h in r["log"])
                 if hard and any(f"ghpo/rescued_frac/{w}" in h for h in r["log"]):
                     vals.append(sum(h.get(f"ghpo/rescued_frac/{w}", 0.0) for h in r["log"]) / hard)
-            row[f"rescue/{w}"] = ci95(vals)
+            row[f"rescue/{w}"] = mean_ci95(vals)
         g = [r["groups"] for r in rs]
-        row["hard_levels_all_wrong"] = ci95([sum(x["level_hard"].get(lv, [0, 0])[0] for lv in HARD) /
+        row["hard_levels_all_wrong"] = mean_ci95([sum(x["level_hard"].get(lv, [0, 0])[0] for lv in HARD) /
                                              max(1, sum(x["level_hard"].get(lv, [0, 0])[1] for lv in HARD)) for x in g])
-        row["hard_levels_rescued"] = ci95([sum(x["level_rescued"].get(lv, 0) for lv in HARD) /
+        row["hard_levels_rescued"] = mean_ci95([sum(x["level_rescued"].get(lv, 0) for lv in HARD) /
                                            max(1, sum(x["level_hard"].get(lv, [0, 0])[0] for lv in HARD)) for x in g])
-        row["adv_mass_per_step"] = ci95([x["adv_mass_total"] / max(1, x["steps"]) for x in g])
-        row["adv_mass_rescued_share"] = ci95([x["adv_mass_rescued"] / x["adv_mass_total"] if x["adv_mass_total"] else 0.0
+        row["adv_mass_per_step"] = mean_ci95([x["adv_mass_total"] / max(1, x["steps"]) for x in g])
+        row["adv_mass_rescued_share"] = mean_ci95([x["adv_mass_rescued"] / x["adv_mass_total"] if x["adv_mass_total"] else 0.0
                                               for x in g])
         for key in ("rescued", "not_rescued"):
             num = sum(x["next_visit"][key][0] for x in g)

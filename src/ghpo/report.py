@@ -13,13 +13,39 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 from pathlib import Path
 
-__all__ = ["main_report", "plot_runs", "read_metrics", "summary_table"]
+__all__ = ["main_report", "mean_ci95", "plot_runs", "read_metrics", "summary_table", "t975"]
 
 METRICS_FILE = "metrics.jsonl"
 ACCURACY_KEY = "rewards/accuracy_reward/mean"
 RESCUED_PREFIX = "ghpo/rescued_frac/"
+
+# Two-sided 95% Student t quantiles by degrees of freedom (standard table values).
+_T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228,
+         15: 2.131, 20: 2.086, 25: 2.060, 30: 2.042, 40: 2.021, 60: 2.000, 120: 1.980}
+
+
+def t975(df: int) -> float:
+    """The 97.5% Student t quantile for ``df`` degrees of freedom; a df between table rows takes the next listed
+    one (a slightly wider interval), past 120 the normal 1.96."""
+    for d in sorted(_T975):
+        if df <= d:
+            return _T975[d]
+    return 1.96
+
+
+def mean_ci95(values) -> tuple[float, float]:
+    """(mean, half-width of the 95% t-interval) over ``values``, None and NaN left out; the half-width is NaN for
+    fewer than 2 values, both are NaN for none (benchmarks report seeds and problems this way)."""
+    values = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    if not values:
+        return float("nan"), float("nan")
+    m = statistics.mean(values)
+    if len(values) < 2:
+        return m, float("nan")
+    return m, t975(len(values) - 1) * statistics.stdev(values) / math.sqrt(len(values))
 
 
 def _metrics_path(run_dir: str | Path) -> Path:

@@ -1,10 +1,11 @@
 """metrics.jsonl -> PNG + markdown table, on synthetic runs."""
 
 import json
+import math
 
 import pytest
 
-from ghpo.report import main_report, plot_runs, read_metrics, summary_table
+from ghpo.report import main_report, mean_ci95, plot_runs, read_metrics, summary_table, t975
 
 STAGES = ("0.25", "0.5", "0.75")
 
@@ -124,3 +125,16 @@ def test_main_report_default_and_explicit_out(two_runs, tmp_path):
     assert png == str(tmp_path / "out" / "report.png") and _is_png(png)
     png, _ = main_report(two_runs, out=tmp_path / "named.png")
     assert png == str(tmp_path / "named.png")
+
+
+def test_mean_ci95_is_the_student_t_interval():
+    m, hw = mean_ci95([0.1, 0.2, 0.3, 0.4, 0.5])
+    assert m == pytest.approx(0.3)
+    assert hw == pytest.approx(2.776 * 0.158113883 / math.sqrt(5), rel=1e-4)  # t(0.975, 4) * sd / sqrt(n)
+    assert math.isnan(mean_ci95([0.5])[1]) and math.isnan(mean_ci95([])[0])
+    assert mean_ci95([0.5, None, float("nan"), 0.7])[0] == pytest.approx(0.6)  # missing values are left out
+
+
+def test_t975_takes_the_next_listed_df():
+    assert t975(4) == 2.776 and t975(31) == t975(40) == 2.021  # 31 df: the 40-df row, slightly wider
+    assert t975(500) == 1.96
