@@ -107,6 +107,10 @@ def arms_table() -> dict[str, dict]:
         # Issue 11's fewer rounds: every remaining stage of the hard groups in one extra generation call.
         arms["staged+budgeted+single"] = dict(BUDGETED, hint_rounds="single")
         arms["staged+budgeted-below"] = dict(BUDGETED, hint_memory_start="below")  # issue 11: 'at' vs one below
+    if "hint_stages_per_visit" in fields:
+        # Issue 11's joint goal (tokens and rounds): k stages per hard visit in one call, climbing across visits.
+        for k in (1, 2):
+            arms[f"staged+budgeted+{k}stage"] = dict(BUDGETED, hint_rounds="single", hint_stages_per_visit=k)
     arms["staged-char"] = dict(hint_schedule="staged", hint_unit="char")
     arms["staged+coldstart"] = dict(hint_schedule="staged")  # hint_start_step set from the budget
     return arms

@@ -341,7 +341,9 @@ class HintMemory:
     ``rescued_stage``: the stage index that last rescued the problem; next time start there (``start="at"``) or
     one stage below (``"below"``: the model may show it needs less help). ``failed_visits``: hard visits in a row
     that no stage rescued; after ``give_up_after`` of them the problem's visits are not hinted, until
-    ``retry_after`` such visits have been skipped (a model that improved gets another chance).
+    ``retry_after`` such visits have been skipped (a model that improved gets another chance). ``next_stage``: where
+    the next visit starts when a visit tried only some stages (``stages_per_visit``) and none rescued: guidance
+    climbs one visit at a time instead of one round at a time.
 
     >>> m = HintMemory()
     >>> m.record_failure("p"); m.record_failure("p")
@@ -352,10 +354,13 @@ class HintMemory:
     rescued_stage: dict[str, int] = field(default_factory=dict)
     failed_visits: dict[str, int] = field(default_factory=dict)
     skipped_visits: dict[str, int] = field(default_factory=dict)
+    next_stage: dict[str, int] = field(default_factory=dict)
 
     def first_stage(self, key: str, start: str = "below") -> int:
         if start not in MEMORY_STARTS:
             raise ValueError(f"Unknown memory start {start!r}; valid: {', '.join(MEMORY_STARTS)}.")
+        if key in self.next_stage:  # the stages below were tried on the last visit and stayed all wrong
+            return self.next_stage[key]
         stage = self.rescued_stage.get(key, 0)
         return stage if start == "at" else max(0, stage - 1)
 
@@ -373,8 +378,12 @@ class HintMemory:
     def update(self, key: str, stage: int) -> None:
         """Record that stage index ``stage`` rescued ``key``."""
         self.rescued_stage[key] = stage
-        self.failed_visits.pop(key, None)
-        self.skipped_visits.pop(key, None)
+        for table in (self.failed_visits, self.skipped_visits, self.next_stage):
+            table.pop(key, None)
+
+    def climb(self, key: str, stage: int) -> None:
+        """The stages tried on this visit of ``key`` stayed all wrong: the next visit starts at stage ``stage``."""
+        self.next_stage[key] = stage
 
     def record_failure(self, key: str) -> None:
         """Every stage tried on a hard visit of ``key`` stayed all wrong."""
@@ -382,15 +391,27 @@ class HintMemory:
 
     def forget(self, key: str) -> None:
         """The problem was solved without a hint: it needs no head start, and is not given up on."""
-        for table in (self.rescued_stage, self.failed_visits, self.skipped_visits):
+        for table in (self.rescued_stage, self.failed_visits, self.skipped_visits, self.next_stage):
             table.pop(key, None)
 
     def to_json(self) -> str:
-        return json.dumps({"rescued_stage": self.rescued_stage, "failed_visits": self.failed_visits,
-                           "skipped_visits": self.skipped_visits}, sort_keys=True)
+        return json.dumps({name: getattr(self, name) for name in _MEMORY_TABLES}, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> HintMemory:
-        data = json.loads(text)  # checkpoints written before failed/skipped visits existed hold rescued_stage only
-        return cls(**{name: {str(k): int(v) for k, v in data.get(name, {}).items()}
-                      for name in ("rescued_stage", "failed_visits", "skipped_visits")})
+        data = json.loads(text)  # older checkpoints lack the later tables (first rescued_stage only)
+        return cls(**{name: {str(k): int(v) for k, v in data.get(name, {}).items()} for name in _MEMORY_TABLES})
+
+
+_MEMORY_TABLES = ("rescued_stage", "failed_visits", "skipped_visits", "next_stage")
+
+
+def visit_stages(usable: Sequence[int], first: int, per_visit: int = 0) -> list[int]:
+    """The stage indices one hard visit may try: the usable ones from ``first`` on, at most ``per_visit`` of them
+    (0: all, the paper). Fewer stages a visit bounds the extra rounds and tokens; memory climbs across visits.
+
+    >>> visit_stages([0, 1, 2], first=1, per_visit=1), visit_stages([0, 2], first=0, per_visit=2)
+    ([1], [0, 2])
+    """
+    tried = [s for s in usable if s >= first]
+    return tried[:per_visit] if per_visit > 0 else tried

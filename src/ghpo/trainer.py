@@ -165,6 +165,14 @@ class GHPOConfig(GRPOConfig):
             "choices": list(guidance.HINT_ROUNDS),
         },
     )
+    hint_stages_per_visit: int = field(
+        default=0,
+        metadata={
+            "help": "With hint_memory: try at most this many stages on one hard visit (0: every remaining stage, the "
+            "paper). A problem no tried stage rescued starts one stage higher on its next visit, so guidance climbs "
+            "across visits. With hint_rounds='single', 1 means one hinted group per hard group and at most 2 rounds a step."
+        },
+    )
     log_rollouts: bool = field(
         default=False,
         metadata={
@@ -204,6 +212,10 @@ class GHPOConfig(GRPOConfig):
             raise ValueError("hint_give_up_after and hint_retry_after must be >= 0.")
         if self.hint_give_up_after and not self.hint_memory:
             raise ValueError("hint_give_up_after needs hint_memory=True (the memory keeps the failed visits).")
+        if self.hint_stages_per_visit < 0:
+            raise ValueError(f"hint_stages_per_visit must be >= 0, got {self.hint_stages_per_visit}.")
+        if self.hint_stages_per_visit and not self.hint_memory:
+            raise ValueError("hint_stages_per_visit needs hint_memory=True (the memory keeps where the next visit starts).")
 
 
 class _Row(NamedTuple):
@@ -331,7 +343,10 @@ class GHPOTrainer(GRPOTrainer):
         plans = {g: self._plan_hints(heads[g].hint) for g in range(num_groups) if all_wrong[g]}
         hard = [all_wrong[g] and any(plans[g]) for g in range(num_groups)]  # no usable hint: nothing to add
         keys = [guidance.problem_key(h.problem_id, h.prompt) for h in heads]
-        first_stage, given_up, saved = [0] * num_groups, set(), 0
+        usable = {g: [s for s, h in enumerate(plan) if h is not None] for g, plan in plans.items()}
+        # Per group, the stage indices this visit may use: first_stage[g] <= s <= last_stage[g].
+        first_stage, last_stage = [0] * num_groups, [len(self.hint_ratios) - 1] * num_groups
+        given_up, saved = set(), 0
         if args.hint_memory:
             memory = self.hint_memory
             for g in range(num_groups):
@@ -342,8 +357,10 @@ class GHPOTrainer(GRPOTrainer):
                 first_stage[g] = memory.first_stage(keys[g], args.hint_memory_start)
                 if not memory.take_visit(keys[g], args.hint_give_up_after, args.hint_retry_after):
                     given_up.add(g)
-                usable = [s for s, h in enumerate(plans[g]) if h is not None]
-                saved += len(usable) if g in given_up else sum(1 for s in usable if s < first_stage[g])
+                tried = guidance.visit_stages(usable[g], first_stage[g], args.hint_stages_per_visit)
+                if args.hint_stages_per_visit:
+                    last_stage[g] = tried[-1] if tried else -1
+                saved += len(usable[g]) if g in given_up else len(usable[g]) - len(tried)
 
         # Rounds of (group, stage) jobs: one per stage for the groups still hard ('sequential', the paper), or every
         # remaining stage at once ('single').
@@ -355,7 +372,7 @@ class GHPOTrainer(GRPOTrainer):
         if args.hint_rounds == "single":
             stage_lists = [list(range(len(self.hint_ratios)))]
         for stages in stage_lists:
-            due = [(g, s) for s in stages for g in still_hard if first_stage[g] <= s]
+            due = [(g, s) for s in stages for g in still_hard if first_stage[g] <= s <= last_stage[g]]
             jobs = [(g, s) for g, s in due if plans[g][s] is not None]
             skipped += len(due) - len(jobs)
             if not jobs:
@@ -379,10 +396,15 @@ class GHPOTrainer(GRPOTrainer):
             if g in rescued_at or args.hint_unrescued == "last_stage":
                 chosen[g] = (self.hint_ratios[s], by_stage[s])
             if args.hint_memory:
+                higher = [t for t in usable[g] if t > max(by_stage)]
                 if g in rescued_at:
                     self.hint_memory.update(keys[g], rescued_at[g])
+                elif higher:  # hint_stages_per_visit left stages untried: the next visit starts at the next one
+                    self.hint_memory.climb(keys[g], higher[0])
                 else:
                     self.hint_memory.record_failure(keys[g])
+                    if args.hint_stages_per_visit:  # stay at the most help rather than climb again from the bottom
+                        self.hint_memory.climb(keys[g], max(by_stage))
         chosen_hint = {g: plans[g][self.hint_ratios.index(r)] for g, (r, _) in chosen.items()}
         for i in range(n_local):
             g, j = divmod(rank * n_local + i, G)

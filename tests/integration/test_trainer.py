@@ -385,9 +385,30 @@ def test_single_round_samples_every_stage_at_once_and_trains_on_the_least_help(t
     assert logs["ghpo/extra_completion_tokens"] == sum(len(c) for _, c in trainer.sampled[1])
 
 
+def test_one_stage_per_visit_climbs_across_steps_in_two_rounds(tiny_model_dir, tmp_path):
+    # Char cuts of 0.1/0.25/0.5: needs-quarter is rescued at stage 0, needs-half at stage 2, never by none.
+    trainer, _ = _train(
+        tiny_model_dir, tmp_path, hint_memory=True, hint_memory_start="at", hint_stages_per_visit=1,
+        hint_rounds="single", hint_unit="char", hint_ratios=[0.1, 0.25, 0.5], max_steps=4,
+    )
+    # Each step: the plain round, then one hinted group per hard group (quarter, half, never) in one call:
+    # half and never climb 0 -> 1 -> 2; half is rescued at 2 on step 2, never fails there and stays.
+    assert [len(c) // G for c in trainer.sampled] == [6, 3] * 4
+    logs = trainer.state.log_history[:4]
+    assert [h["ghpo/gen_rounds"] for h in logs] == [2.0] * 4
+    assert [h["ghpo/memory_saved_stages"] for h in logs] == [6.0] * 4  # 2 of 3 stages per hard group
+    assert [h["ghpo/rescued_frac/0.1"] for h in logs] == pytest.approx([1 / 6] * 4)
+    assert [h["ghpo/rescued_frac/0.5"] for h in logs] == pytest.approx([0, 0, 1 / 6, 1 / 6])
+    memory = trainer.hint_memory
+    assert memory.rescued_stage == {"needs-quarter": 0, "needs-half": 2}
+    assert memory.failed_visits == {"never": 2} and memory.next_stage == {"never": 2}
+
+
 def test_budget_config_errors(tmp_path):
     with pytest.raises(ValueError, match="needs hint_memory"):
         _config(tmp_path, hint_give_up_after=2)
+    with pytest.raises(ValueError, match="hint_stages_per_visit needs hint_memory"):
+        _config(tmp_path, hint_stages_per_visit=1)
     with pytest.raises(ValueError, match="hint_rounds"):
         _config(tmp_path, hint_rounds="parallel")
     with pytest.raises(ValueError, match="hint_memory_start"):

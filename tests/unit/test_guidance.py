@@ -218,6 +218,26 @@ def test_hint_memory_round_trip_and_head_start():
     assert restored.first_stage("p1") == 0
 
 
+def test_hint_memory_climbs_across_visits_until_a_rescue():
+    memory = HintMemory()
+    memory.climb("p", 1)  # stage 0 tried on the last visit, all wrong
+    assert memory.first_stage("p", "below") == 1 and memory.first_stage("p", "at") == 1  # untried: no step down
+    assert HintMemory.from_json(memory.to_json()) == memory
+    memory.update("p", 2)
+    assert memory.next_stage == {} and memory.first_stage("p", "below") == 1
+    memory.climb("p", 2)
+    memory.forget("p")
+    assert memory.first_stage("p", "at") == 0
+    assert HintMemory.from_json('{"rescued_stage": {"q": 1}}').first_stage("q", "at") == 1  # old checkpoints
+
+
+def test_visit_stages_caps_the_stages_of_one_visit():
+    assert guidance.visit_stages([0, 1, 2], 0) == [0, 1, 2]  # 0: all remaining (the paper)
+    assert guidance.visit_stages([0, 1, 2], 1, per_visit=1) == [1]
+    assert guidance.visit_stages([0, 2], 1, per_visit=2) == [2]  # a skipped stage is not a stage tried
+    assert guidance.visit_stages([0, 1], 2, per_visit=1) == []
+
+
 def test_problem_key_prefers_id_and_is_stable():
     assert guidance.problem_key("abc", "whatever") == "abc"
     k1 = guidance.problem_key(None, [{"role": "user", "content": "q"}])
