@@ -77,6 +77,16 @@ def test_paper_recipes_differ_only_in_guidance():
     assert differ <= {"hint_schedule", "output_dir", "log_rollouts", "logging_dir", "run_name", "distributed_state"}, differ
 
 
+def test_budgeted_recipe_differs_from_ghpo_only_in_the_budget():
+    base = "Qwen2.5-Math-7B/{}/config_math3to5_olympiads_aime"
+    _, ghpo, _ = cli.parse_train_args(["--config", base.format("ghpo"), "--bf16", "false", "--use_cpu", "true"])
+    _, budgeted, _ = cli.parse_train_args(["--config", base.format("ghpo-budgeted"), "--bf16", "false", "--use_cpu", "true"])
+    differ = {k for k, v in vars(budgeted).items() if vars(ghpo).get(k) != v and not k.startswith("_")}
+    budget = {"hint_memory", "hint_memory_start", "hint_stages_per_visit", "hint_rounds", "hint_give_up_after"}
+    assert budget <= differ <= budget | {"output_dir", "logging_dir", "run_name", "distributed_state"}, differ
+    assert budgeted.hint_stages_per_visit == 1 and budgeted.hint_rounds == "single"
+
+
 @pytest.fixture
 def no_model_load(monkeypatch):
     """Fails the test if anything tries to resolve or load a model."""
