@@ -67,7 +67,7 @@ def _grpo_run(bench, seed, start, end, easy_start=0.9, easy_end=0.9):
 
     def ev(step, acc, easy):
         rec = {"step": step}
-        for prefix in ("greedy", "avg@2"):
+        for prefix in ("greedy", f"avg@{bench.Budget().avg_k}"):
             rec.update({f"{prefix}/{lv}": easy if lv in EASY else acc for lv in EVAL_LEVELS})
         return rec
 
