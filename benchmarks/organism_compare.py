@@ -130,9 +130,11 @@ class Budget:
     max_completion_length: int = 64  # a 5x1 scratchpad is ~57 tokens with its eos
     learning_rate: float = 1e-4  # 3e-5 barely moved 5x1 in 80 steps; 3e-4 cost 4x1 25 points (NOTES)
     beta: float = 0.2  # KL to the warm start: at 0.04, 4x1 greedy fell 99% -> 89% in 160 steps; at 0.2, 99% -> 97%
+    adam_epsilon: float = 1e-8  # TRL's default
+    scale_rewards: str = "group"  # TRL's default
     eval_every: int = 20
     eval_per_level: int = 100  # the warm start's held-out set (never seen in SFT or RL)
-    avg_k: int = 8  # sampled accuracy: k samples per held-out problem at T=1 (k=2 left the 4x1 forgetting check ± 4.5)
+    avg_k: int = 2  # sampled accuracy: k samples per held-out problem at temperature 1 (--avg-k 8: see NOTES)
     train_rows: int = 320  # 120 steps x 16 prompts draw each problem 6 times (memory can act)
     coldstart_steps: int = 20  # the paper's N = 20
     reward: str = "steps"  # a key of REWARDS; 'boxed' pays lucky boxes, and GRPO learnt half as fast with it (NOTES)
@@ -254,7 +256,8 @@ def _config(budget: Budget, seed: int, out: str, **guidance_kw) -> GHPOConfig:
     return GHPOConfig(
         output_dir=out, max_steps=budget.steps, per_device_train_batch_size=budget.prompts_per_step * budget.num_generations,
         num_generations=budget.num_generations, max_completion_length=budget.max_completion_length,
-        learning_rate=budget.learning_rate, beta=budget.beta, lr_scheduler_type="constant", warmup_steps=0,
+        learning_rate=budget.learning_rate, beta=budget.beta, adam_epsilon=budget.adam_epsilon,
+        scale_rewards=budget.scale_rewards, lr_scheduler_type="constant", warmup_steps=0,
         temperature=1.0, logging_steps=1, report_to="none", save_strategy="no", use_cpu=True, bf16=False, seed=seed,
         disable_tqdm=True, dataloader_num_workers=0, hint_column="solution_hint", hint_template=HINT_TEMPLATE,
         hint_trigger_reward=REWARD_NAME, **guidance_kw,
@@ -680,8 +683,8 @@ def write_results(out: Path, saved: dict, budget: Budget) -> None:
              + f"), {warm_info['sft_seconds']:.0f} s.")
     L.append(f"- RL: {budget.steps} optimizer steps x {budget.prompts_per_step} prompts x G={budget.num_generations}, "
              f"max {budget.max_completion_length} completion tokens, lr {budget.learning_rate} constant, beta "
-             f"{budget.beta} (KL to the warm start), temperature 1, TRL defaults otherwise (loss `dapo`, "
-             f"scale_rewards `group`). Training set: {budget.train_rows} problems, levels {', '.join(TRAIN_LEVELS)} "
+             f"{budget.beta} (KL to the warm start), temperature 1, scale_rewards `{budget.scale_rewards}`, adam_epsilon "
+             f"{budget.adam_epsilon:g}, TRL defaults otherwise (loss `dapo`). Training set: {budget.train_rows} problems, levels {', '.join(TRAIN_LEVELS)} "
              f"round-robin, each drawn ~{budget.steps * budget.prompts_per_step / budget.train_rows:.0f} times. Seeds "
              f"{list(budget.seeds)}. Hint template `{{hint}}` right after the prompt's newline (a hinted prompt is a "
              f"prefix of prompt + worked solution). Reward "
@@ -848,7 +851,7 @@ def _quiet():
 
 
 def _budget_from_dict(b: dict) -> Budget:
-    b = dict(b)
+    b = {**asdict(Budget()), **b}  # a JSON written before a field existed has that field's default
     b["warm"] = WarmStartSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in b["warm"].items()})
     return Budget(**{k: tuple(v) if k == "seeds" else v for k, v in b.items()})
 
@@ -911,11 +914,24 @@ NOTES = [
     "the same seeds at beta 0.2 in the full run: 5x1 greedy +13 / +13, 4x1 avg@2 -7.5 / -6.5): beta 0.3: 5x1 greedy "
     "+5 / +5, avg@2 +7 / +3.5, 4x1 avg@2 -4 / -3; beta 0.5: 5x1 greedy +6 / +3, avg@2 -1 / +2.5, 4x1 avg@2 -2 / -3. "
     "KL cuts the learning faster than the forgetting, so beta 0.2 was kept and the forgetting check left as measured.",
-    "- Sampled accuracy was avg@2 in the first v3 run (commit `0be16dc`, all 10 arms): the 4x1 check read -5.4 ± 4.5 "
-    "(FAIL by 0.4). Read by eye after 120 GRPO steps (seed 0, 100 held-out 4x1 problems x 8 samples at T=1, "
-    "`/tmp/diag/diag.py`, not in the repo): 87.1% -> 84.0%; the errors are the warm start's own kind, a slipped digit "
-    "in one scratchpad line (94 -> 120 of 800 samples), not a new habit from 5x1. So the run was repeated with avg@8 "
-    "(4x less sampling noise per seed) and nothing else changed; its gate is the one printed above, pass or fail.",
+    "- Is the 4x1 forgetting real or avg@2 noise (± 4.5)? Read by eye after 120 GRPO steps (seed 0, 100 held-out 4x1 "
+    "problems x 8 samples at T=1, a throw-away script): 87.1% -> 84.0%; the errors are the warm start's own kind, a "
+    "slipped digit in one scratchpad line (94 -> 120 of 800 samples), not a new habit from 5x1. The health gate "
+    "again with avg@8 (now `--part gates --avg-k 8 --jobs 2`; run at commit `3d06d2a`, where avg@8 was briefly the "
+    "default, as the gates of `--part all`, stopped after them; 8.2 min; the training trajectories "
+    "differ from the avg@2 run because each evaluation reseeds the sampler): 5x1 greedy +12.0 ± 5.6, avg@8 +7.6 ± "
+    "2.0 (pass); 3x1 avg@8 -2.8 ± 0.7 (pass); 4x1 greedy -1.2 ± 1.0 (pass); **4x1 avg@8 -7.1 ± 1.8 (FAIL, per seed "
+    "-5.9, -7.5, -6.1, -9.4, -6.5)**. The forgetting is real: sampled 4x1 loses about 7 points, beyond the limit.",
+    "- Pilots to stop it, all `--part gates --seeds 0 1 --avg-k 8 --jobs 2` plus the flag named (seeds 0 / 1; the "
+    "avg@8 gate run above for the same seeds: 5x1 greedy +16 / +12, 4x1 avg@8 -5.9 / -7.5): RL on 4x1 + 5x1 "
+    "(`--train-levels 4x1 5x1`): 4x1 avg@8 -3.5 / -2.9 but 5x1 greedy only +6 / +8 (half the 5x1 prompts), and a "
+    "level it trains on should not fall at all; `--adam-eps 1e-6` / `1e-5` (is it Adam's noise drift on weights "
+    "with tiny gradients?): 4x1 avg@8 -8.2 / -5.0 and -9.4 / -7.7, no better; `--scale-rewards none` (Dr. GRPO: no "
+    "division by the group's std): 4x1 avg@8 -1.3 / -0.9 but 5x1 greedy +4 / +2, because the policy gradient "
+    "shrinks ~3x against the same KL (as beta 0.5 above); with `--scale-rewards none --beta 0.05` it learns again "
+    "(5x1 greedy +15 / +12, avg@8 +11 / +11) and forgets more (4x1 avg@8 -17 / -11). On this 203k-parameter model "
+    "every setting tried moves 5x1 learning and 4x1 sampled forgetting together; a larger organism is the untried "
+    "lever.",
     "- 6x1 stays out of training: a scratchpad needs ~75 completion tokens against ~57 for 5x1 (tokens are the CPU "
     "budget), and the old warm start's probe rescued only 21% of its all-wrong groups.",
     "- Token vs char unit: the organism's tokenizer has one token per character, so the two units cut at the same "
@@ -941,6 +957,12 @@ def main(argv=None) -> int:
     p.add_argument("--reward", choices=sorted(REWARDS), default=None,
                    help="Training reward: boxed (right final box) or steps (right box and every line right; default).")
     p.add_argument("--glimpse", type=int, default=None, help="Rows of 5x1 in the SFT warm start (default 300).")
+    p.add_argument("--adam-eps", type=float, default=None, help="Adam epsilon (default 1e-8, TRL's).")
+    p.add_argument("--scale-rewards", choices=("group", "batch", "none"), default=None,
+                   help="TRL's advantage scaling (default group).")
+    p.add_argument("--avg-k", type=int, default=None, help="Samples per held-out problem for avg@k (default 2).")
+    p.add_argument("--train-levels", nargs="+", default=None,
+                   help="Pilots only: RL training levels (default 5x1); the easy check keeps the other levels below.")
     p.add_argument("--arms", nargs="+", default=None, help="Comparison arms (default all available).")
     p.add_argument("--jobs", type=int, default=1, help="Runs in parallel, one process and one torch thread each.")
     p.add_argument("--force", action="store_true", help="Run the comparison even if a gate failed (labelled).")
@@ -960,6 +982,16 @@ def main(argv=None) -> int:
         budget = replace(budget, train_rows=a.train_rows)
     if a.reward:
         budget = replace(budget, reward=a.reward)
+    if a.adam_eps is not None:
+        budget = replace(budget, adam_epsilon=a.adam_eps)
+    if a.scale_rewards:
+        budget = replace(budget, scale_rewards=a.scale_rewards)
+    if a.avg_k is not None:
+        budget = replace(budget, avg_k=a.avg_k)
+    if a.train_levels:  # module constants, read in this process only (train rows and gates are made here)
+        global TRAIN_LEVELS, EASY
+        TRAIN_LEVELS = tuple(a.train_levels)
+        EASY = tuple(lv for lv in EVAL_LEVELS if lv not in TRAIN_LEVELS and lv not in HARD)
     if a.glimpse is not None:
         budget = replace(budget, warm=replace(budget.warm, sft_glimpse=(("5x1", a.glimpse),) if a.glimpse else ()))
     torch.set_num_threads(1)
@@ -1027,7 +1059,8 @@ def main(argv=None) -> int:
         t_cmp, load1 = time.perf_counter(), os.getloadavg()[0]
         saved = json.loads(json_path.read_text())
         same = {k: v for k, v in json.loads(json.dumps(bd, default=str)).items() if k != "seeds"}
-        if {k: v for k, v in saved["budget"].items() if k != "seeds"} != same:
+        older = {**json.loads(json.dumps(asdict(Budget()), default=str)), **saved["budget"]}  # fields added since
+        if {k: v for k, v in older.items() if k != "seeds"} != same:
             raise SystemExit(f"{json_path} was written with another budget; run --part gates with the same options first.")
         if not set(budget.seeds) <= set(saved["budget"]["seeds"]):  # paired with grpo by seed
             raise SystemExit(f"seeds {list(budget.seeds)} are not all among the gates part's {saved['budget']['seeds']}.")
