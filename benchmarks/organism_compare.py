@@ -960,6 +960,7 @@ def main(argv=None) -> int:
     p.add_argument("--adam-eps", type=float, default=None, help="Adam epsilon (default 1e-8, TRL's).")
     p.add_argument("--scale-rewards", choices=("group", "batch", "none"), default=None,
                    help="TRL's advantage scaling (default group).")
+    p.add_argument("--width", type=int, default=None, help="Hidden size of the organism (default 64; a new warm start).")
     p.add_argument("--avg-k", type=int, default=None, help="Samples per held-out problem for avg@k (default 2).")
     p.add_argument("--train-levels", nargs="+", default=None,
                    help="Pilots only: RL training levels (default 5x1); the easy check keeps the other levels below.")
@@ -986,6 +987,8 @@ def main(argv=None) -> int:
         budget = replace(budget, adam_epsilon=a.adam_eps)
     if a.scale_rewards:
         budget = replace(budget, scale_rewards=a.scale_rewards)
+    if a.width is not None:
+        budget = replace(budget, warm=replace(budget.warm, hidden_size=a.width))
     if a.avg_k is not None:
         budget = replace(budget, avg_k=a.avg_k)
     if a.train_levels:  # module constants, read in this process only (train rows and gates are made here)
