@@ -930,8 +930,13 @@ NOTES = [
     "division by the group's std): 4x1 avg@8 -1.3 / -0.9 but 5x1 greedy +4 / +2, because the policy gradient "
     "shrinks ~3x against the same KL (as beta 0.5 above); with `--scale-rewards none --beta 0.05` it learns again "
     "(5x1 greedy +15 / +12, avg@8 +11 / +11) and forgets more (4x1 avg@8 -17 / -11). On this 203k-parameter model "
-    "every setting tried moves 5x1 learning and 4x1 sampled forgetting together; a larger organism is the untried "
-    "lever.",
+    "every setting tried moves 5x1 learning and 4x1 sampled forgetting together.",
+    "- A wider organism (`--part gates --seeds 0 1 --avg-k 8 --width 128 --jobs 2`, 29.4 min with its SFT: 800,128 "
+    "parameters, SFT 2000 steps ~21 min on 2 threads, RL ~350 s a run): warm start greedy 3x1 100%, 4x1 99%, 5x1 5%; "
+    "regime probe 5x1: 96 of 96 groups all-wrong, staged hints rescue 57% (@0.25 1, @0.5 37, @0.75 17). Plain GRPO "
+    "has no signal at all (training reward 0.00 from step 20 on; 5x1 greedy 5% -> 5%) and forgets little (4x1 "
+    "avg@8 -1.8 / -2.4). This is the regime GHPO is for (only hints give any advantage), but it fails the health "
+    "gate by construction; a larger 5x1 glimpse in SFT is the next thing to try there.",
     "- 6x1 stays out of training: a scratchpad needs ~75 completion tokens against ~57 for 5x1 (tokens are the CPU "
     "budget), and the old warm start's probe rescued only 21% of its all-wrong groups.",
     "- Token vs char unit: the organism's tokenizer has one token per character, so the two units cut at the same "
