@@ -937,6 +937,11 @@ NOTES = [
     "has no signal at all (training reward 0.00 from step 20 on; 5x1 greedy 5% -> 5%) and forgets little (4x1 "
     "avg@8 -1.8 / -2.4). This is the regime GHPO is for (only hints give any advantage), but it fails the health "
     "gate by construction; a larger 5x1 glimpse in SFT is the next thing to try there.",
+    "- Width 128 with an 800-row glimpse (`... --width 128 --glimpse 800`, 30.0 min with its SFT): warm start 3x1 "
+    "100%, 4x1 99%, 5x1 greedy 14% (2x1 fell to 58%: not an evaluated level); regime probe 5x1 all-wrong 77%, "
+    "rescued 89% (@0.25 30, @0.5 33, @0.75 3), the best regime so far. Plain GRPO at lr 1e-4, beta 0.2, 120 steps "
+    "barely learns (training reward 0.02-0.06; 5x1 greedy 14% -> 11% / 7%, avg@8 8.6 / 8.0% -> 10.0 / 10.8%) and "
+    "forgets little (4x1 avg@8 -1.8 / -0.1). Untried there: more steps or a higher lr.",
     "- 6x1 stays out of training: a scratchpad needs ~75 completion tokens against ~57 for 5x1 (tokens are the CPU "
     "budget), and the old warm start's probe rescued only 21% of its all-wrong groups.",
     "- Token vs char unit: the organism's tokenizer has one token per character, so the two units cut at the same "
