@@ -1072,7 +1072,7 @@ def main(argv=None) -> int:
         t_cmp, load1 = time.perf_counter(), os.getloadavg()[0]
         saved = json.loads(json_path.read_text())
         same = {k: v for k, v in json.loads(json.dumps(bd, default=str)).items() if k != "seeds"}
-        older = {**json.loads(json.dumps(asdict(Budget()), default=str)), **saved["budget"]}  # fields added since
+        older = json.loads(json.dumps(asdict(_budget_from_dict(saved["budget"])), default=str))  # fields added since
         if {k: v for k, v in older.items() if k != "seeds"} != same:
             raise SystemExit(f"{json_path} was written with another budget; run --part gates with the same options first.")
         if not set(budget.seeds) <= set(saved["budget"]["seeds"]):  # paired with grpo by seed

@@ -385,6 +385,25 @@ class HintMemory:
         """The stages tried on this visit of ``key`` stayed all wrong: the next visit starts at stage ``stage``."""
         self.next_stage[key] = stage
 
+    def end_visit(self, key: str, rescued_at: int | None, top_tried: int, usable: Sequence[int], climb: bool) -> None:
+        """After the hinted stages of a hard visit of ``key``: ``rescued_at`` is the stage that rescued it (None: none
+        did), ``top_tried`` the highest stage sampled, ``usable`` its stages with a hint. An unrescued visit that left
+        higher stages untried (``hint_stages_per_visit``) climbs to the next one; one that tried them all counts a
+        failure, and with ``climb`` stays at the most help rather than starting again from the bottom.
+
+        >>> m = HintMemory(); m.end_visit("p", None, 0, [0, 1, 2], climb=True); m.next_stage, m.failed_visits
+        ({'p': 1}, {})
+        """
+        higher = [s for s in usable if s > top_tried]
+        if rescued_at is not None:
+            self.update(key, rescued_at)
+        elif higher:
+            self.climb(key, higher[0])
+        else:
+            self.record_failure(key)
+            if climb:
+                self.climb(key, top_tried)
+
     def record_failure(self, key: str) -> None:
         """Every stage tried on a hard visit of ``key`` stayed all wrong."""
         self.failed_visits[key] = self.failed_visits.get(key, 0) + 1

@@ -396,15 +396,8 @@ class GHPOTrainer(GRPOTrainer):
             if g in rescued_at or args.hint_unrescued == "last_stage":
                 chosen[g] = (self.hint_ratios[s], by_stage[s])
             if args.hint_memory:
-                higher = [t for t in usable[g] if t > max(by_stage)]
-                if g in rescued_at:
-                    self.hint_memory.update(keys[g], rescued_at[g])
-                elif higher:  # hint_stages_per_visit left stages untried: the next visit starts at the next one
-                    self.hint_memory.climb(keys[g], higher[0])
-                else:
-                    self.hint_memory.record_failure(keys[g])
-                    if args.hint_stages_per_visit:  # stay at the most help rather than climb again from the bottom
-                        self.hint_memory.climb(keys[g], max(by_stage))
+                self.hint_memory.end_visit(keys[g], rescued_at.get(g), max(by_stage), usable[g],
+                                           climb=bool(args.hint_stages_per_visit))
         chosen_hint = {g: plans[g][self.hint_ratios.index(r)] for g, (r, _) in chosen.items()}
         for i in range(n_local):
             g, j = divmod(rank * n_local + i, G)
