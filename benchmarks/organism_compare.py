@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import json
 import logging
 import math
@@ -134,12 +135,19 @@ class Budget:
     scale_rewards: str = "group"  # TRL's default
     eval_every: int = 20
     eval_per_level: int = 100  # the warm start's held-out set (never seen in SFT or RL)
-    avg_k: int = 2  # sampled accuracy: k samples per held-out problem at temperature 1 (--avg-k 8: see NOTES)
+    avg_k: int = 8  # sampled accuracy: k samples per held-out problem at temperature 1 (avg@2 was +-4.5: NOTES)
     train_rows: int = 320  # 120 steps x 16 prompts draw each problem 6 times (memory can act)
+    # Replay: this share of the training problems comes from easy levels (round-robin over replay_levels). Their
+    # groups are mostly all right (no advantage) but TRL's KL term to the warm start is taken on what is sampled,
+    # so without them nothing anchors the easy levels while RL moves the shared weights (NOTES: forgetting).
+    replay_share: float = 0.0
+    replay_levels: tuple[str, ...] = ("4x1",)  # every 3x1 problem is in SFT or the held-out set
     coldstart_steps: int = 20  # the paper's N = 20
     reward: str = "steps"  # a key of REWARDS; 'boxed' pays lucky boxes, and GRPO learnt half as fast with it (NOTES)
     probe_per_level: int = 96  # regime probe: training problems per level, groups of G
-    warm: WarmStartSettings = WarmStartSettings()
+    # A 600-row 5x1 glimpse: on this Intel CPU the 300-row warm start solved 1% of 5x1 training groups' samples
+    # (GRPO learnt nothing) where the same settings on AMD gave 9% greedy; 1000 rows gave 67% greedy (NOTES).
+    warm: WarmStartSettings = WarmStartSettings(sft_glimpse=(("5x1", 600),))
 
 
 QUICK = Budget(seeds=(0,), steps=2, prompts_per_step=4, eval_every=2, eval_per_level=4, avg_k=1, train_rows=12,
@@ -160,8 +168,11 @@ def held_out_rows(budget: Budget) -> list[dict]:
 def train_rows(budget: Budget) -> list[dict]:
     """RL problems: never held out, never in SFT (the SFT glimpse has rows of the training level)."""
     excl = [r["prompt"] for r in eval_rows(budget.warm.eval_levels, budget.warm.eval_per_level)]
-    excl += [r["prompt"] for r in sft_rows(budget.warm) if r["level"] in TRAIN_LEVELS]
-    return make_rows(budget.train_rows, TRAIN_LEVELS, seed=101, exclude=excl)
+    excl += [r["prompt"] for r in sft_rows(budget.warm)]
+    n_replay = round(budget.train_rows * budget.replay_share) if budget.replay_levels else 0
+    rows = make_rows(budget.train_rows - n_replay, TRAIN_LEVELS, seed=101, exclude=excl)
+    # TRL's sampler shuffles the dataset, so appended replay rows are drawn among the others.
+    return rows + (make_rows(n_replay, budget.replay_levels, seed=202, exclude=excl) if n_replay else [])
 
 
 # ----------------------------------------------------------------------------------------------------- regime probe
@@ -685,7 +696,10 @@ def write_results(out: Path, saved: dict, budget: Budget) -> None:
              f"max {budget.max_completion_length} completion tokens, lr {budget.learning_rate} constant, beta "
              f"{budget.beta} (KL to the warm start), temperature 1, scale_rewards `{budget.scale_rewards}`, adam_epsilon "
              f"{budget.adam_epsilon:g}, TRL defaults otherwise (loss `dapo`). Training set: {budget.train_rows} problems, levels {', '.join(TRAIN_LEVELS)} "
-             f"round-robin, each drawn ~{budget.steps * budget.prompts_per_step / budget.train_rows:.0f} times. Seeds "
+             + (f"plus {100 * budget.replay_share:.0f}% replay of {', '.join(budget.replay_levels)} (easy problems "
+                "SFT never saw: they anchor the easy levels through TRL's KL term, which is taken on sampled "
+                "completions only), " if budget.replay_share else "")
+             + f"round-robin, each drawn ~{budget.steps * budget.prompts_per_step / budget.train_rows:.0f} times. Seeds "
              f"{list(budget.seeds)}. Hint template `{{hint}}` right after the prompt's newline (a hinted prompt is a "
              f"prefix of prompt + worked solution). Reward "
              + ("`stepwise_accuracy_reward`: 1 when the last `\\boxed{}` holds the answer AND every scratchpad line "
@@ -850,10 +864,14 @@ def _quiet():
     warnings.filterwarnings("ignore")
 
 
+def _weights_sha256(model_dir: str) -> str:
+    return hashlib.sha256((Path(model_dir) / "model.safetensors").read_bytes()).hexdigest()
+
+
 def _budget_from_dict(b: dict) -> Budget:
     b = {**asdict(Budget()), **b}  # a JSON written before a field existed has that field's default
     b["warm"] = WarmStartSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in b["warm"].items()})
-    return Budget(**{k: tuple(v) if k == "seeds" else v for k, v in b.items()})
+    return Budget(**{k: tuple(v) if k in ("seeds", "replay_levels") else v for k, v in b.items()})
 
 
 def run_jobs(jobs: list, n_jobs: int, log) -> list[dict]:
@@ -962,6 +980,9 @@ def main(argv=None) -> int:
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="Seeds (default 0 1 2 3 4; --quick: 0).")
     p.add_argument("--steps", type=int, default=None, help="Optimizer steps per arm (default 120; --quick: 2).")
     p.add_argument("--lr", type=float, default=None, help="Learning rate (default 1e-4).")
+    p.add_argument("--replay", type=float, default=None,
+                   help="Share of training problems from the easy level 4x1 (default 0: none).")
+    p.add_argument("--prompts-per-step", type=int, default=None, help="Prompts per optimizer step (default 16).")
     p.add_argument("--beta", type=float, default=None, help="KL coefficient to the warm start (default 0.2).")
     p.add_argument("--train-rows", type=int, default=None, help="Distinct training problems (default 320).")
     p.add_argument("--reward", choices=sorted(REWARDS), default=None,
@@ -987,6 +1008,10 @@ def main(argv=None) -> int:
         budget = replace(budget, steps=a.steps)
     if a.lr:
         budget = replace(budget, learning_rate=a.lr)
+    if a.replay is not None:
+        budget = replace(budget, replay_share=a.replay)
+    if a.prompts_per_step:
+        budget = replace(budget, prompts_per_step=a.prompts_per_step)
     if a.beta is not None:
         budget = replace(budget, beta=a.beta)
     if a.train_rows:
@@ -1041,6 +1066,9 @@ def main(argv=None) -> int:
     commit = _git_commit()
     model_dir = warm_start(budget.warm, log=log)
     warm_info = load_warm_start(model_dir)
+    # SFT is not bit-reproducible across CPUs (same settings, another warm start: NOTES), so a part run elsewhere
+    # must not be paired with this one: the weights' hash names the warm start.
+    warm_info["weights_sha256"] = _weights_sha256(model_dir)
     held_out = held_out_rows(budget)
     train = train_rows(budget)
     arms = arms_table()
@@ -1075,6 +1103,10 @@ def main(argv=None) -> int:
         older = json.loads(json.dumps(asdict(_budget_from_dict(saved["budget"])), default=str))  # fields added since
         if {k: v for k, v in older.items() if k != "seeds"} != same:
             raise SystemExit(f"{json_path} was written with another budget; run --part gates with the same options first.")
+        theirs = saved["warm_start"].get("weights_sha256")
+        if theirs and theirs != warm_info["weights_sha256"]:
+            raise SystemExit(f"{json_path} was written from another warm start (weights {theirs[:12]} here "
+                             f"{warm_info['weights_sha256'][:12]}: SFT differs across CPUs); run --part gates here first.")
         if not set(budget.seeds) <= set(saved["budget"]["seeds"]):  # paired with grpo by seed
             raise SystemExit(f"seeds {list(budget.seeds)} are not all among the gates part's {saved['budget']['seeds']}.")
         gates_ok = saved["gates"].get("regime", {}).get("pass") and saved["gates"].get("health", {}).get("pass")
