@@ -899,8 +899,28 @@ def _log_run(r: dict, log) -> None:
 
 NOTES = [
     "## Notes from building v3 (measured while building it, not computed by the run above)\n",
-    "Pilots on a quiet machine (2026-11-25), one seed each, so each number is a single run; the commands use the "
-    "flags of this script (`--glimpse`, `--reward`); SFT pilots built `WarmStartSettings(...)` with the fields named.",
+    "This session's pilots (2026-11-28, Intel Xeon @ 2.50GHz, 2 cores, nothing else running; 2 seeds each, avg@8):",
+    "- SFT is not bit-reproducible across CPUs. The run before this one (commit `9a137f8`) was on an AMD EPYC with a "
+    "300-row 5x1 glimpse. The same settings here (`--part gates --seeds 0 1 --jobs 2 --avg-k 8 --lr 5e-5 --steps 240 "
+    "--glimpse 300`, 21 min with SFT) gave another warm start: greedy 4x1 96%, 5x1 8% (AMD: 99%, 9%), regime probe "
+    "all-wrong 91%, rescued 68% (AMD: 79%, 79%), and plain GRPO had no signal: stepwise training reward 0.5-1.1% "
+    "throughout, 5x1 greedy 8% -> 5% / 7%, avg@8 6.8 / 4.9% -> 5.1 / 7.4%. The JSON now records the warm start's "
+    "weight hash, and a compare part refuses gates run from other weights.",
+    "- The glimpse size is a knife edge: 600 / 1000 rows of 5x1 (`WarmStartSettings(sft_glimpse=((\"5x1\", n),))`, "
+    "772 / 845 s each, built side by side) gave greedy 5x1 12% / 67%. 1000 makes 5x1 an easy level; 600 is the new "
+    "default (regime probe: all-wrong 75%, rescued 85%).",
+    "- On the 600-row warm start, plain GRPO, lr 1e-4, beta 0.2, 120 steps (`--part gates --seeds 0 1 --avg-k 8 "
+    "--glimpse 600`): 5x1 greedy +7 / +7, avg@8 +3.1 / +1.4; 4x1 greedy 99% -> 99%, avg@8 -1.1 / -1.2. The 4x1 "
+    "forgetting that failed the AMD gate (avg@8 -7.1 ± 1.8) did not appear on this warm start, whose 4x1 avg@8 starts "
+    "at 94.9% (AMD: ~88%): fewer near-miss samples to lose.",
+    "- Replay (`--replay 0.25`: a quarter of the training problems are unseen 4x1 problems, so TRL's KL term, taken "
+    "on sampled completions only, also anchors an easy level): no help. 5x1 greedy +6 / +4, 4x1 greedy 99% -> 97% / "
+    "97%, avg@8 -2.0 / -3.4 (RL on the 4x1 groups with a wrong sample pushed the level around). Default 0.",
+    "",
+    "Earlier pilots, on a quiet AMD EPYC machine (2026-11-25 to 11-27) with the 300-row warm start; one seed each "
+    "unless said, so each number is a single run; the commands use the flags of this script (`--glimpse`, "
+    "`--reward`; add `--glimpse 300 --avg-k 2` for the defaults of then); SFT pilots built `WarmStartSettings(...)` "
+    "with the fields named. Their warm starts cannot be rebuilt bit for bit on another CPU (above).",
     "- Why the first v3 run (80 steps, SFT 700 steps on 3000 rows, boxed reward, RL on 4x1 + 5x1) failed its health "
     "gate: that warm start made off-by-one sums (`= 5 - 7` / `= -1`; greedy 3x1 68%, 4x1 40%), so its errors were "
     "spread over every line and RL on 160 problems learnt them without transfer (held-out -1.9 ± 0.5 points).",

@@ -86,6 +86,19 @@ def test_health_gate_passes_only_a_clear_gain_without_forgetting(bench):
     assert not bench.health_gate(forgets, budget)["pass"]
 
 
+def test_replay_rows_are_easy_problems_sft_never_saw(bench):
+    from ghpo.organism.warmstart import sft_rows
+
+    budget = dataclasses.replace(bench.QUICK, train_rows=40, replay_share=0.25)
+    rows = bench.train_rows(budget)
+    levels = [r["level"] for r in rows]
+    assert levels.count("4x1") == 10 and levels.count("5x1") == 30
+    seen = {r["prompt"] for r in sft_rows(budget.warm)} | {r["prompt"] for r in bench.held_out_rows(budget)}
+    assert not seen & {r["prompt"] for r in rows} and len({r["prompt"] for r in rows}) == 40
+    # No replay by default: the training rows are exactly the hard level's.
+    assert {r["level"] for r in bench.train_rows(dataclasses.replace(budget, replay_share=0.0))} == {"5x1"}
+
+
 def test_regime_gate_thresholds(bench):
     def probe(all_wrong, rescued):
         return {lv: {"groups": 100, "all_wrong": all_wrong, "rescued": {"0.25": rescued, "0.5": 0, "0.75": 0},
@@ -122,6 +135,14 @@ def test_organism_compare_quick_writes_report(tmp_path):
     assert {"regime", "health"} <= set(results["gates"])
     # The warm start is cached on disk, keyed by its settings.
     assert list((tmp_path / "cache" / "organism").glob("*/organism.json"))
+    # A compare part refuses to pair its runs with gates run from other warm-start weights (SFT differs across CPUs).
+    assert len(results["warm_start"]["weights_sha256"]) == 64
+    results["warm_start"]["weights_sha256"] = "0" * 64
+    (out / "organism_results.json").write_text(json.dumps(results))
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "organism_compare.py"), "--quick", "--part", "compare", "--arms",
+         "staged", "--out", str(out)], env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode != 0 and "another warm start" in proc.stderr, proc.stdout[-2000:] + proc.stderr[-2000:]
 
 
 def test_organism_compare_help():
