@@ -1,7 +1,7 @@
 """Organism v3 (issue 10): a healthy RL testbed first, then GHPO vs GRPO on it. CPU, several seeds, ablations.
 
 Every arm starts from the same cached warm start (``ghpo.organism.warm_start``: a tiny char-level Llama fine-tuned
-with TRL's SFTTrainer on scratchpad solutions of levels 2x1-4x1 plus a 100-row glimpse of 5x1), trains with
+with TRL's SFTTrainer on scratchpad solutions of levels 2x1-4x1 plus a 600-row glimpse of 5x1), trains with
 GHPOTrainer on the same small training set (level 5x1, small so problems recur and hint memory can act) for the same number of optimizer
 steps, and is evaluated WITHOUT hints on held-out problems (greedy pass@1 and sampled avg@k) every K steps.
 
@@ -87,7 +87,7 @@ from ghpo.trainer import GHPOConfig, GHPOTrainer  # noqa: E402
 
 EVAL_LEVELS = ("3x1", "4x1", "5x1")
 EASY = ("3x1", "4x1")  # SFT levels the warm start masters and RL never trains on: the forgetting check
-TRAIN_LEVELS = ("5x1",)  # one step longer than SFT taught (bar a 100-row glimpse): the warm start rarely solves it
+TRAIN_LEVELS = ("5x1",)  # one step longer than SFT taught (bar a 600-row glimpse): the warm start rarely solves it
 HARD = ("5x1",)
 REWARD_NAME = "organism_reward"  # the trigger reward is chosen by name
 # Training reward (--reward): 'boxed' pays a right final box; 'steps' also needs every scratchpad line right, so a
