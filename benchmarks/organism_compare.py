@@ -137,9 +137,9 @@ class Budget:
     eval_per_level: int = 100  # the warm start's held-out set (never seen in SFT or RL)
     avg_k: int = 8  # sampled accuracy: k samples per held-out problem at temperature 1 (avg@2 was +-4.5: NOTES)
     train_rows: int = 320  # 120 steps x 16 prompts draw each problem 6 times (memory can act)
-    # Replay: this share of the training problems comes from easy levels (round-robin over replay_levels). Their
-    # groups are mostly all right (no advantage) but TRL's KL term to the warm start is taken on what is sampled,
-    # so without them nothing anchors the easy levels while RL moves the shared weights (NOTES: forgetting).
+    # Replay (a pilot, off): this share of the training problems comes from easy levels (round-robin over
+    # replay_levels). The idea: TRL's KL term to the warm start is taken only on what is sampled, so easy samples
+    # might anchor the easy levels. Measured: it did not (4x1 fell more with replay than without; NOTES).
     replay_share: float = 0.0
     replay_levels: tuple[str, ...] = ("4x1",)  # every 3x1 problem is in SFT or the held-out set
     coldstart_steps: int = 20  # the paper's N = 20
@@ -697,8 +697,8 @@ def write_results(out: Path, saved: dict, budget: Budget) -> None:
              f"{budget.beta} (KL to the warm start), temperature 1, scale_rewards `{budget.scale_rewards}`, adam_epsilon "
              f"{budget.adam_epsilon:g}, TRL defaults otherwise (loss `dapo`). Training set: {budget.train_rows} problems, levels {', '.join(TRAIN_LEVELS)} "
              + (f"plus {100 * budget.replay_share:.0f}% replay of {', '.join(budget.replay_levels)} (easy problems "
-                "SFT never saw: they anchor the easy levels through TRL's KL term, which is taken on sampled "
-                "completions only), " if budget.replay_share else "")
+                "SFT never saw, so TRL's KL term, taken on sampled completions only, also sees an easy level), "
+                if budget.replay_share else "")
              + f"round-robin, each drawn ~{budget.steps * budget.prompts_per_step / budget.train_rows:.0f} times. Seeds "
              f"{list(budget.seeds)}. Hint template `{{hint}}` right after the prompt's newline (a hinted prompt is a "
              f"prefix of prompt + worked solution). Reward "
@@ -915,7 +915,7 @@ NOTES = [
     "at 94.9% (AMD: ~88%): fewer near-miss samples to lose.",
     "- Replay (`--replay 0.25`: a quarter of the training problems are unseen 4x1 problems, so TRL's KL term, taken "
     "on sampled completions only, also anchors an easy level): no help. 5x1 greedy +6 / +4, 4x1 greedy 99% -> 97% / "
-    "97%, avg@8 -2.0 / -3.4 (RL on the 4x1 groups with a wrong sample pushed the level around). Default 0.",
+    "97%, avg@8 -2.0 / -3.4 (why is not measured). Default 0.",
     "",
     "Earlier pilots, on a quiet AMD EPYC machine (2026-11-25 to 11-27) with the 300-row warm start; one seed each "
     "unless said, so each number is a single run; the commands use the flags of this script (`--glimpse`, "
