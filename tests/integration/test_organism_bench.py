@@ -109,6 +109,21 @@ def test_regime_gate_thresholds(bench):
     assert not bench.regime_gate(probe(60, 20))["pass"]  # hints rescue too few
 
 
+
+def test_verdict_names_arms_better_on_one_measure_or_at_equal_tokens(bench):
+    def row(greedy, sampled, greedy_tok=(0.0, 0.02), sampled_tok=(0.0, 0.02)):
+        return {"diff/hard/greedy": greedy, "diff/hard/sampled": sampled,
+                "diff/hard/greedy@tokens": greedy_tok, "diff/hard/sampled@tokens": sampled_tok}
+
+    def words(rows):
+        return " ".join(bench.verdict({"rows": {"grpo": row((0, 0), (0, 0)), **rows}}, bench.Budget()))
+
+    text = words({"a": row((0.05, 0.06), (0.02, 0.01)), "b": row((0.01, 0.02), (0.0, 0.01))})
+    assert "no GHPO arm beats plain GRPO" in text and "a (sampled only)" in text and "b (" not in text
+    assert "no GHPO arm is better than plain GRPO on any measure" in text
+    text = words({"a": row((0.05, 0.01), (0.02, 0.01), sampled_tok=(0.03, 0.01))})
+    assert "a beat plain GRPO" in text and "better on some measure: a" in text
+
 @pytest.mark.slow
 def test_organism_compare_quick_writes_report(tmp_path):
     env = dict(os.environ, GHPO_CACHE=str(tmp_path / "cache"), HF_HUB_OFFLINE="1")
