@@ -461,6 +461,7 @@ def summarise(runs: list[dict], arms: list[str], budget: Budget) -> dict:
     k = f"avg@{budget.avg_k}"
     token_budget = min(r["sampled_tokens"] for r in runs)  # every run reached it
     by_seed_grpo = {r["seed"]: r for r in runs if r["arm"] == "grpo"}
+    by_seed_staged = {r["seed"]: r for r in runs if r["arm"] == "staged"}
     rows = {}
     for arm in arms:
         rs = sorted([r for r in runs if r["arm"] == arm], key=lambda r: r["seed"])
@@ -484,6 +485,10 @@ def summarise(runs: list[dict], arms: list[str], budget: Budget) -> dict:
             if arm != "grpo" and not name.startswith("easy"):
                 paired = [f(r) - f(by_seed_grpo[r["seed"]]) for r in rs if r["seed"] in by_seed_grpo]
                 row[f"diff/{name}"] = mean_ci95(paired)
+            # Ablations of staged (hint unit, cold start, memory) are read against staged itself, seed by seed.
+            if arm.startswith("staged") and arm != "staged" and name.startswith("hard/") and by_seed_staged:
+                paired = [f(r) - f(by_seed_staged[r["seed"]]) for r in rs if r["seed"] in by_seed_staged]
+                row[f"vs_staged/{name}"] = mean_ci95(paired)
         row["zero_std"] = mean_ci95([statistics.mean(h["frac_reward_zero_std"] for h in r["log"]) for r in rs])
         row["tokens"] = mean_ci95([r["sampled_tokens"] for r in rs])
         row["gen_rounds"] = mean_ci95([statistics.mean(h.get("ghpo/gen_rounds", 1.0) for h in r["log"]) for r in rs])
@@ -804,6 +809,18 @@ def write_results(out: Path, saved: dict, budget: Budget) -> None:
                  f"and sampling seed). '@ equal tokens': accuracy interpolated on each run's evaluation curve at "
                  f"{summary['token_budget']:,} sampled completion tokens (the smallest total of any run, i.e. what "
                  "plain GRPO spends in all its steps). 'easy Δ': last minus step 0 (forgetting).\n")
+        ablations = {arm: r for arm, r in rows.items() if "vs_staged/hard/greedy" in r}
+        if ablations:
+            L.append("Ablations of staged, paired by seed against staged itself (what changes when one setting "
+                     "changes; 95% t-interval):\n")
+            keys = ("hard/greedy", "hard/sampled", "hard/greedy@tokens", "hard/sampled@tokens")
+            L.append(f"| arm | Δ greedy vs staged | Δ avg@{k} vs staged | Δ greedy @ equal tokens | "
+                     f"Δ avg@{k} @ equal tokens | tokens vs staged |")
+            L.append("|" + "---|" * 6)
+            for arm, r in ablations.items():
+                ratio = r["tokens"][0] / rows["staged"]["tokens"][0]
+                L.append(f"| {arm} | " + " | ".join(_pct(r[f"vs_staged/{x}"], True) for x in keys) + f" | {ratio:.2f}x |")
+            L.append("")
         L.append("Per level, greedy, last step: " + "; ".join(
             f"{arm}: " + ", ".join(f"{lv} {_pct(r[f'greedy/{lv}'])}" for lv in EVAL_LEVELS) for arm, r in rows.items()) + ".\n")
 
