@@ -421,6 +421,11 @@ def _at_tokens(evals: list[dict], budget_tokens: float, key) -> float:
     return pts[-1][1]
 
 
+def _eval_at_step(evals: list[dict], step: int) -> dict:
+    """The evaluation nearest to ``step`` (evaluations run every ``eval_every`` steps)."""
+    return min(evals, key=lambda e: abs(e["step"] - step))
+
+
 def health_gate(runs: list[dict], budget: Budget) -> dict:
     """Plain GRPO, per seed: final - start accuracy on the training levels (greedy, sampled) and each easy level."""
     grpo = [r for r in runs if r["arm"] == "grpo"]
@@ -478,6 +483,10 @@ def summarise(runs: list[dict], arms: list[str], budget: Budget) -> dict:
             "easy/greedy_delta": lambda r: _lvmean(r["evals"][-1], EASY, "greedy") - _lvmean(r["evals"][0], EASY, "greedy"),
             "easy/sampled_delta": lambda r: _lvmean(r["evals"][-1], EASY, k) - _lvmean(r["evals"][0], EASY, k),
         }
+        # Plateau check: the change over the last third of training (a curve still rising has not plateaued).
+        for name, key in (("hard/greedy_last_third", "greedy"), ("hard/sampled_last_third", k)):
+            metrics[name] = (lambda key: lambda r: _lvmean(r["evals"][-1], HARD, key)
+                             - _lvmean(_eval_at_step(r["evals"], 2 * budget.steps // 3), HARD, key))(key)
         for lv in EVAL_LEVELS:
             metrics[f"greedy/{lv}"] = (lambda lv: lambda r: r["evals"][-1][f"greedy/{lv}"])(lv)
         for name, f in metrics.items():
@@ -821,6 +830,11 @@ def write_results(out: Path, saved: dict, budget: Budget) -> None:
                 ratio = r["tokens"][0] / rows["staged"]["tokens"][0]
                 L.append(f"| {arm} | " + " | ".join(_pct(r[f"vs_staged/{x}"], True) for x in keys) + f" | {ratio:.2f}x |")
             L.append("")
+        third = _eval_at_step(saved["runs"][0]["evals"], 2 * budget.steps // 3)["step"]
+        L.append(f"Plateau check, change over the last third of training (step {third} -> {budget.steps}; a "
+                 "curve still rising by more than the noise has not plateaued): " + "; ".join(
+                     f"{arm} greedy {_pct(r['hard/greedy_last_third'], True)}, avg@{k} "
+                     f"{_pct(r['hard/sampled_last_third'], True)}" for arm, r in rows.items()) + ".\n")
         L.append("Per level, greedy, last step: " + "; ".join(
             f"{arm}: " + ", ".join(f"{lv} {_pct(r[f'greedy/{lv}'])}" for lv in EVAL_LEVELS) for arm, r in rows.items()) + ".\n")
 

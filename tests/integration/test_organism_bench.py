@@ -124,6 +124,12 @@ def test_verdict_names_arms_better_on_one_measure_or_at_equal_tokens(bench):
     text = words({"a": row((0.05, 0.01), (0.02, 0.01), sampled_tok=(0.03, 0.01))})
     assert "a beat plain GRPO" in text and "better on some measure: a" in text
 
+
+def test_plateau_check_reads_the_evaluation_nearest_two_thirds(bench):
+    evals = [{"step": s} for s in (0, 20, 40, 60, 80, 100, 120)]
+    assert bench._eval_at_step(evals, 2 * 120 // 3)["step"] == 80
+    assert bench._eval_at_step([{"step": s} for s in (0, 25, 50)], 2 * 50 // 3)["step"] == 25
+
 @pytest.mark.slow
 def test_organism_compare_quick_writes_report(tmp_path):
     env = dict(os.environ, GHPO_CACHE=str(tmp_path / "cache"), HF_HUB_OFFLINE="1")
