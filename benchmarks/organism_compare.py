@@ -710,7 +710,8 @@ def write_results(out: Path, saved: dict, budget: Budget) -> None:
         L.append(f"- Part `{p['part']}`: git commit `{p['commit']}`, {p['jobs']} parallel job(s), wall time "
                  f"{p['wall_s'] / 60:.1f} min, load average (1 min) at start {p['load'][0]:.1f}, at end {p['load'][1]:.1f}"
                  + (" (other jobs shared the cores: wall times are noisy; accuracy and token counts are not)."
-                    if max(p["load"]) > p["jobs"] + 1 else " (nothing else ran)."))
+                    if max(p["load"]) > p["jobs"] + 1 else " (no other load at start or end; the load between is not "
+                    "sampled, see the notes)."))
     L.append(f"- Policy: Llama {ws['layers']} layers x {ws['hidden_size']} hidden, {warm_info['n_params']:,} parameters, "
              f"char-level tokenizer. Warm start: TRL `SFTTrainer`, {ws['sft_steps']} steps x {ws['sft_batch_size']}, "
              f"lr {ws['sft_lr']} cosine, scratchpad solutions of levels {', '.join(ws['sft_levels'])} "
@@ -941,7 +942,29 @@ def _log_run(r: dict, log) -> None:
 
 NOTES = [
     "## Notes from building v3 (measured while building it, not computed by the run above)\n",
-    "This session's pilots (2026-11-28, Intel Xeon @ 2.50GHz, 2 cores, nothing else running; 2 seeds each, avg@8):",
+    "Enough steps for GRPO to plateau (second session of 2026-11-28, same Intel machine and warm start, weights "
+    "`8ad5aa5ad9f7`): `python benchmarks/organism_compare.py --part all --jobs 2 --steps 240 --arms staged --out "
+    "docs/organism_240` (89.9 min; its report is `docs/organism_240/RESULTS.md`, the 120-step report "
+    "`docs/RESULTS.md`). Training is deterministic on one machine: every run's evaluations "
+    "up to step 120 equal the 120-step run's, so the 240-step runs continue those runs exactly.",
+    "- Plain GRPO has plateaued by 240 steps on sampled accuracy: 5x1 avg@8 10.9 ± 1.6 at step 120 and 10.9 ± 0.2 at "
+    "240 (change over steps 160-240 +0.8 ± 1.5). Its greedy accuracy is noisy (four of five seeds dip at step 160) and "
+    "ends 1.8 points above step 120 (20.8 -> 22.6 ± 2.9; per seed +3 +6 +2 -3 +1).",
+    "- Staged GHPO keeps learning where GRPO has stopped: 5x1 greedy 25.4 -> 30.0 ± 3.3, avg@8 13.0 -> 18.3 ± 1.6 "
+    "(steps 160-240: +3.2 ± 1.9 sampled). Paired by seed at 240 steps: greedy +7.4 ± 4.7 and avg@8 +7.4 ± 1.8 "
+    "(both BETTER); at equal sampled tokens (GRPO's 240-step total, which staged reaches near step 145): greedy "
+    "+2.1 ± 5.5 (no difference), avg@8 +3.3 ± 2.0 (BETTER). Staged spends 1.66x GRPO's tokens per step, cuts "
+    "`frac_reward_zero_std` from 65% to 17%, and forgets a little more (easy levels avg@8 -3.0 ± 1.3 vs -0.5 ± 0.9, "
+    "greedy 4x1 98.4 vs 99.0; inside the 5-point limit). No hint held the answer (0 of 17,478 hinted groups).",
+    "- So the 120-step verdict (a sampled win at equal steps only, nothing at equal tokens) measured a budget too short "
+    "for hints to pay back their tokens: at 120 steps the equal-token point is GRPO's 120-step total, which staged "
+    "reaches near step 67.",
+    "- Load: CI (`CI=true bash .ci/run`, 17 min) ran alongside from the last GRPO seed to the first two staged seeds, "
+    "so those runs' train s (grpo seed 4 654 s; staged seeds 0 / 1 1037 / 1065 s against 815 / 845 / 764 s for the "
+    "others) are inflated; accuracies and token counts do not depend on load.",
+    "- The staged-char and staged+coldstart arms ran at 120 steps only (ablations of staged table in the 120-step "
+    "report: char vs token +1.4 ± 3.5 greedy, -0.1 ± 2.3 avg@8; cold start on vs off -0.0 ± 4.8, +0.2 ± 2.1).\n",
+    "The first 2026-11-28 session's pilots (Intel Xeon @ 2.50GHz, 2 cores, nothing else running; 2 seeds each, avg@8):",
     "- SFT is not bit-reproducible across CPUs. The run before this one (commit `9a137f8`) was on an AMD EPYC with a "
     "300-row 5x1 glimpse. The same settings here (`--part gates --seeds 0 1 --jobs 2 --avg-k 8 --lr 5e-5 --steps 240 "
     "--glimpse 300`, 21 min with SFT) gave another warm start: greedy 4x1 96%, 5x1 8% (AMD: 99%, 9%), regime probe "
