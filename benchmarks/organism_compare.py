@@ -29,6 +29,8 @@ Arms (GHPOTrainer; only the guidance settings differ):
 Parts (the full run is split so each part fits the machine; ``all`` runs both in order):
     python benchmarks/organism_compare.py --part gates     # warm start, regime probe, grpo arm x seeds, gates
     python benchmarks/organism_compare.py --part compare   # the other arms (needs passed gates), report
+    python benchmarks/organism_compare.py --part all --steps 240 --arms staged --out docs/organism_240
+                                                           # grpo and staged until GRPO plateaus (~90 min)
     python benchmarks/organism_compare.py --quick --out /tmp/organism   # CI smoke test (~1-2 min), any numbers
 
 Writes <out>/RESULTS.md, <out>/organism_curves.png and <out>/organism_results.json (every seed's numbers).
