@@ -705,6 +705,12 @@ def write_results(out: Path, saved: dict, budget: Budget) -> None:
     L = ["# GHPO vs GRPO on the CPU model organism (v3)\n",
          "Written by `benchmarks/organism_compare.py`; do not edit by hand. Commands that produced this file, in order:\n",
          "```\n" + "\n".join(dict.fromkeys(p["command"] for p in saved["parts"])) + "\n```\n"]
+    # Runs with other budgets written into sub-folders (e.g. --steps 240 --out docs/organism_240) are named here.
+    for other in sorted(out.glob("*/organism_results.json")):
+        o = json.loads(other.read_text())
+        arms_run = list(dict.fromkeys(r["arm"] for r in o["runs"]))
+        L.append(f"Another run of this script: [{other.parent.name}/RESULTS.md]({other.parent.name}/RESULTS.md) "
+                 f"({o['budget']['steps']} steps, arms {', '.join(arms_run)}).\n")
     L.append(f"- Machine: {os.cpu_count()} CPU cores ({_cpu_name()}), no GPU, torch threads 1 per job, Python "
              f"{platform.python_version()}, torch {torch.__version__}, transformers {transformers.__version__}, trl "
              f"{trl.__version__}.")
