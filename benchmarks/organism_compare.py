@@ -428,6 +428,16 @@ def _eval_at_step(evals: list[dict], step: int) -> dict:
     return min(evals, key=lambda e: abs(e["step"] - step))
 
 
+def _plateau_eval(evals: list[dict], budget: Budget) -> dict:
+    """Where the plateau check starts: the evaluation nearest two thirds of training."""
+    return _eval_at_step(evals, 2 * budget.steps // 3)
+
+
+def _above_zero(ms: tuple[float, float]) -> bool:
+    """A (mean, 95% half-width) difference whose whole interval lies above 0 (False without an interval)."""
+    return ms[0] - ms[1] > 0
+
+
 def health_gate(runs: list[dict], budget: Budget) -> dict:
     """Plain GRPO, per seed: final - start accuracy on the training levels (greedy, sampled) and each easy level."""
     grpo = [r for r in runs if r["arm"] == "grpo"]
@@ -488,7 +498,7 @@ def summarise(runs: list[dict], arms: list[str], budget: Budget) -> dict:
         # Plateau check: the change over the last third of training (a curve still rising has not plateaued).
         for name, key in (("hard/greedy_last_third", "greedy"), ("hard/sampled_last_third", k)):
             metrics[name] = (lambda key: lambda r: _lvmean(r["evals"][-1], HARD, key)
-                             - _lvmean(_eval_at_step(r["evals"], 2 * budget.steps // 3), HARD, key))(key)
+                             - _lvmean(_plateau_eval(r["evals"], budget), HARD, key))(key)
         for lv in EVAL_LEVELS:
             metrics[f"greedy/{lv}"] = (lambda lv: lambda r: r["evals"][-1][f"greedy/{lv}"])(lv)
         for name, f in metrics.items():
@@ -627,7 +637,7 @@ def verdict(summary: dict, budget: Budget) -> list[str]:
             d, hw = r[f"diff/{key}"]
             if math.isnan(hw):
                 word = "one seed, no interval"
-            elif d - hw > 0:
+            elif _above_zero((d, hw)):
                 word = "BETTER"
             elif d + hw < 0:
                 word = "WORSE"
@@ -654,7 +664,7 @@ def verdict(summary: dict, budget: Budget) -> list[str]:
     lines += budget_goal(rows)
 
     def wins(r, keys):
-        return [k for k in keys if r[f"diff/{k}"][0] - r[f"diff/{k}"][1] > 0]
+        return [k for k in keys if _above_zero(r[f"diff/{k}"])]
 
     steps, tokens = ("hard/greedy", "hard/sampled"), ("hard/greedy@tokens", "hard/sampled@tokens")
     others = {a: r for a, r in rows.items() if a != "grpo"}
@@ -839,7 +849,7 @@ def write_results(out: Path, saved: dict, budget: Budget) -> None:
                 ratio = r["tokens"][0] / rows["staged"]["tokens"][0]
                 L.append(f"| {arm} | " + " | ".join(_pct(r[f"vs_staged/{x}"], True) for x in keys) + f" | {ratio:.2f}x |")
             L.append("")
-        third = _eval_at_step(saved["runs"][0]["evals"], 2 * budget.steps // 3)["step"]
+        third = _plateau_eval(saved["runs"][0]["evals"], budget)["step"]
         L.append(f"Plateau check, change over the last third of training (step {third} -> {budget.steps}; a "
                  "curve still rising by more than the noise has not plateaued): " + "; ".join(
                      f"{arm} greedy {_pct(r['hard/greedy_last_third'], True)}, avg@{k} "
