@@ -22,6 +22,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 # The sentence the official code appends before the solution prefix (PAPER.md, "Method").
@@ -131,6 +132,31 @@ _MATH_SPANS = re.compile(r"\$\$.*?\$\$|\$.*?\$|\\\(.*?\\\)|\\\[.*?\\\]", re.DOTA
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\\$(])")
 
 
+def _matching_braces(text: str) -> dict[int, int]:
+    """Map the index of each balanced ``{`` to the index of its ``}`` (one linear pass)."""
+    stack: list[int] = []
+    pairs: dict[int, int] = {}
+    for m in re.finditer(r"[{}]", text):
+        i = m.start()
+        if text[i] == "{":
+            stack.append(i)
+        elif stack:
+            pairs[stack.pop()] = i
+    return pairs
+
+
+def last_boxed(text: str) -> str | None:
+    """The content of the last ``\\boxed{...}`` (or ``\\fbox``) with balanced braces, stripped; None if none."""
+    starts = [m.end() - 1 for m in _BOXED.finditer(text)]  # index of the opening brace
+    if not starts:
+        return None
+    pairs = _matching_braces(text)
+    for open_idx in reversed(starts):
+        if open_idx in pairs:
+            return text[open_idx + 1 : pairs[open_idx]].strip()
+    return None
+
+
 def strip_final_answer(solution: str) -> str:
     """The worked solution without its final answer, so a hint never gives the answer away.
 
@@ -167,12 +193,13 @@ def split_steps(text: str) -> list[str]:
     return [line[a:b].strip() for a, b in zip(bounds, bounds[1:]) if line[a:b].strip()]
 
 
-def _step_prefix_end(text: str, steps: list[str], n: int) -> int:
-    """Character offset in ``text`` where the first ``n`` steps end."""
-    pos = 0
-    for step in steps[:n]:
+def _step_ends(text: str, steps: list[str]) -> list[int]:
+    """Character offset in ``text`` where each step ends."""
+    ends, pos = [], 0
+    for step in steps:
         pos = text.index(step, pos) + len(step)
-    return pos
+        ends.append(pos)
+    return ends
 
 
 def _back_to_word_boundary(text: str, end: int) -> int:
@@ -211,6 +238,8 @@ def cut_hint(
     unit: str = "token",
     token_offsets: TokenOffsets | None = None,
     keep_final_answer: bool = False,
+    gold: str | None = None,
+    same_value: SameValue | None = None,
 ) -> str:
     """The first ``ratio`` of a worked solution, used as the hint (Sec. 3.2, "adaptive prompt refinement").
 
@@ -219,9 +248,14 @@ def cut_hint(
     boundary. ``step``/``sentence``: whole reasoning steps (lines, or sentences outside math). ``char``: plain
     character slicing, the official code's behaviour, kept for parity.
 
-    No leak: the final answer (the ``\\boxed`` or answer line) is removed first, and for ``ratio < 1`` the cut
-    also stops before the last reasoning step, since that step states the answer ("= 72 clips"). So a 1-step
-    solution gives no hint at all. ``keep_final_answer`` turns both off (the user asks for the answer).
+    No leak (``ratio < 1``): the final answer (the ``\\boxed`` or answer line) is removed first; the cut then stops
+    before the last reasoning step (it states the answer: "= 72 clips") and, given the ``gold`` answer, before the
+    first sentence that states the gold value (``gold_statement_start``: "gives $x = 4$. We check: ..."). So a
+    1-step solution, or one whose first sentence holds the gold value, gives no hint at all. ``keep_final_answer``
+    turns all of this off (the user asks for the answer).
+
+    >>> cut_hint("Halve 8: $x = 4$.\\nCheck: 2*4 = 8.\\nThe final answer is \\\\boxed{4}.", 0.75, "step", gold="4")
+    ''
     """
     if unit not in HINT_UNITS:
         raise ValueError(f"Unknown hint unit {unit!r}; valid: {', '.join(HINT_UNITS)}.")
@@ -230,13 +264,21 @@ def cut_hint(
     text = solution.strip() if keep_final_answer else strip_final_answer(solution)
     if not text or ratio == 0.0:
         return ""
-    # w is a fraction of the whole worked solution (the paper's meaning); the cap only removes the answer step.
-    cap = len(text) if keep_final_answer or ratio >= 1.0 else answer_step_start(text)
+    # w is a fraction of the whole worked solution (the paper's meaning); the caps only remove what states the answer.
+    cap = len(text)
+    if not keep_final_answer and ratio < 1.0:
+        cap = answer_step_start(text)
+        stated = gold_statement_start(text, gold, same_value) if gold is not None else None
+        if stated is not None:
+            cap = min(cap, stated)
     if unit == "char":
         end = int(len(text) * ratio)
     elif unit in ("step", "sentence"):
-        steps = split_steps(text)
-        end = _step_prefix_end(text, steps, min(len(steps), math.floor(ratio * len(steps) + 0.5)))
+        ends = _step_ends(text, split_steps(text))
+        n = min(len(ends), math.floor(ratio * len(ends) + 0.5))
+        while n and ends[n - 1] > cap:  # whole steps only: a step holding the cap is left out entirely
+            n -= 1
+        end = ends[n - 1] if n else 0
     else:
         spans = [s for s in (token_offsets or _whitespace_offsets)(text) if s[1] > s[0]]
         n = min(len(spans), math.floor(ratio * len(spans) + 0.5))
@@ -248,8 +290,199 @@ def cut_hint(
 def answer_step_start(text: str) -> int:
     """Character offset where the last reasoning step of ``text`` (a solution without its answer line) starts:
     everything before it may be hinted; that step itself states the answer."""
-    steps = split_steps(text)
-    return _step_prefix_end(text, steps, len(steps) - 1) if len(steps) > 1 else 0
+    ends = _step_ends(text, split_steps(text))
+    return ends[-2] if len(ends) > 1 else 0
+
+
+# --------------------------------------------------------------------------------------------------------------
+# No leak: where a worked solution first states the gold value
+# --------------------------------------------------------------------------------------------------------------
+SameValue = Callable[[str, str], bool]
+"""``same_value(gold, candidate)``: whether a math expression equals the gold answer (e.g. math-verify, injected by
+the caller so this module stays free of parsers); used only where a string compare cannot tell."""
+
+_STEP_LABEL = re.compile(r"^\s*(?:step\s*\d+\s*[:.)]|\(?\d+[.)])\s+", re.IGNORECASE)  # "Step 2:", "2.", "(3)"
+_FRAC = re.compile(r"\\[dt]?frac\s*(?:\{\s*([-\d.,]+)\s*\}|(\d))\s*(?:\{\s*([-\d.,]+)\s*\}|(\d))")
+_SLASH = re.compile(r"(\d+(?:\.\d+)?)\s*/\s*(\d+(?:\.\d+)?)")
+_NUMBER = re.compile(r"(?<![\d.])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:\s*\\?%)?|(?<!\d)\.\d+")
+_GOLD_NOISE = re.compile(
+    r"\\(?:text|mathrm|textbf|mbox)\s*\{[^{}]*\}|\^\s*\{?\\circ\}?|\\[,;!: ]|\\left|\\right|\\\$|\$|\\displaystyle")
+_NUMERIC_GOLD = re.compile(r"-?(?:\d[\d,]*(?:\.\d+)?|\.\d+)\s*%?")
+_MATH_TOKEN = re.compile(r"[^\s,;:]*[\d^*/=+()\\][^\s,;:]*")
+_RELATION = re.compile(r"=|\\[lg]eq?|\\neq|≤|≥|<|>|\\approx|\\implies|\\to")
+_MAX_SAME_VALUE_CALLS = 40  # per sentence: bounds the fallback's cost on long steps
+
+
+def final_answer_of(text: str) -> str:
+    r"""The gold answer held in a text that may be a whole worked solution: the last ``\boxed{...}``, else a final
+    ``#### N`` line (GSM8K), else the text itself, stripped.
+
+    >>> final_answer_of("Half of 8 is 4.\n#### 4"), final_answer_of(r"So $x=\boxed{\frac{1}{2}}$."), final_answer_of(" 7 ")
+    ('4', '\\frac{1}{2}', '7')
+    """
+    boxed = last_boxed(text)
+    if boxed is not None:
+        return boxed
+    lines = text.strip().split("\n")
+    match = re.match(r"^\s*####\s*(.+?)\s*$", lines[-1]) if lines else None
+    return match.group(1) if match else text.strip()
+
+
+def _clean_gold(gold: str) -> str:
+    gold = final_answer_of(gold)
+    return _GOLD_NOISE.sub(" ", gold).strip().rstrip(".").strip()
+
+
+def _to_fraction(text: str) -> Fraction | None:
+    try:
+        return Fraction(text.replace(",", "").replace(" ", ""))
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
+def _numeric_gold(gold: str) -> set[Fraction] | None:
+    """The values a numeric gold answer may be written as (absolute values; a percent also as a fraction), or None."""
+    frac = _FRAC.fullmatch(gold)
+    slash = _SLASH.fullmatch(gold.lstrip("-"))
+    if frac or slash:
+        num, den = (frac.group(1) or frac.group(2), frac.group(3) or frac.group(4)) if frac else slash.groups()
+        a, b = _to_fraction(num), _to_fraction(den)
+        return {abs(a / b)} if a is not None and b else None
+    if not _NUMERIC_GOLD.fullmatch(gold):
+        return None
+    value = _to_fraction(gold.rstrip("%").lstrip("-"))
+    if value is None:
+        return None
+    return {value, value / 100} if gold.endswith("%") else {value}
+
+
+def _numbers_in(sentence: str) -> set[Fraction]:
+    """Every number a sentence writes (absolute values): integers, decimals, 1,000-style, a/b and \\frac{a}{b} as
+    their value (their parts too), n% as n and n/100. Sign is ignored: the safe side."""
+    found: set[Fraction] = set()
+    for m in _FRAC.finditer(sentence):
+        a, b = _to_fraction(m.group(1) or m.group(2)), _to_fraction(m.group(3) or m.group(4))
+        if a is not None and b:
+            found.add(abs(a / b))
+    for m in _SLASH.finditer(sentence):
+        a, b = _to_fraction(m.group(1)), _to_fraction(m.group(2))
+        if a is not None and b:
+            found.add(a / b)
+    for m in _NUMBER.finditer(sentence):
+        text = m.group()
+        percent = text.rstrip().endswith("%")
+        digits = text.rstrip("%\\ ")
+        for part in {digits, *digits.split(",")}:  # "12,170": 12170, and 12 and 170 as a list would read
+            value = _to_fraction(part)
+            if value is not None:
+                found.add(value)
+                if percent:
+                    found.add(value / 100)
+    return found
+
+
+def _normalise_math(text: str) -> str:
+    r"""A compare key for simple LaTeX and plain-text math: no ``$`` or spaces around symbols, ``\dfrac``/``\tfrac`` as ``\frac``,
+    braces as parentheses, ``\cdot``/``\times`` as ``*``, ``\sqrt3`` as ``sqrt(3)``, ``\pi`` as ``pi``."""
+    text = _GOLD_NOISE.sub("", text)
+    text = re.sub(r"\s*([^\w\s])\s*", r"\1", text)  # no spaces around symbols; words keep theirs ("is 4")
+    text = re.sub(r"\\[dt]frac", r"\\frac", text)
+    text = re.sub(r"\\frac\s*(\w)\s*(\w)", r"\\frac{\1}{\2}", text)
+    text = re.sub(r"\\frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}", r"(\1)/(\2)", text)
+    text = re.sub(r"\\sqrt\s*(\w)", r"\\sqrt{\1}", text)
+    text = re.sub(r"\\(cdot|times)", "*", text)
+    text = re.sub(r"\\(sqrt|pi|infty|ln|log|sin|cos|tan)\b", r"\1", text)
+    text = text.replace("{", "(").replace("}", ")").replace("**", "^")
+    text = re.sub(r"\((\w+)\)", r"\1", text)  # (3) -> 3, ^(n) -> ^n; (n-1) keeps its parentheses
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _contains_standalone(haystack: str, needle: str) -> bool:
+    """``needle`` in ``haystack``, not inside a longer word or number ("n" is not in "and"; "2" not in "12")."""
+    for m in re.finditer(re.escape(needle), haystack):
+        before = haystack[m.start() - 1] if m.start() else " "
+        after = haystack[m.end()] if m.end() < len(haystack) else " "
+        if not ((needle[0].isalnum() and before.isalnum()) or (needle[-1].isalnum() and after.isalnum())):
+            return True
+    return False
+
+
+def _math_candidates(sentence: str) -> list[str]:
+    """Expressions a sentence may state a value with: each side of a relation inside a math span or math-like token."""
+    spans = [m.group().strip("$").removeprefix("\\(").removesuffix("\\)") for m in _MATH_SPANS.finditer(sentence)]
+    spans += _MATH_TOKEN.findall(_MATH_SPANS.sub(" ", sentence))
+    sides = [side.strip(" .,;") for span in spans for side in _RELATION.split(span)]
+    return [side for side in dict.fromkeys(sides) if side][:_MAX_SAME_VALUE_CALLS]
+
+
+def gold_matcher(gold: str | None, same_value: SameValue | None = None) -> Callable[[str], bool] | None:
+    """A test "does this sentence state the gold value?", or None when the gold is empty.
+
+    Numeric gold (``4``, ``-3``, ``2.50``, ``1/2``, ``\\frac{1}{2}``, ``25%``, ``1,000``; ``$``, ``\\text{units}``
+    and ``^\\circ`` ignored): the sentence writes that value, in any of those forms, sign ignored. Other gold
+    (``2^{n-1}``, ``\\sqrt{3}``, ``No``): its normalised text stands in the sentence's (``_normalise_math``; words
+    compared case-insensitively), or else ``same_value`` (math-verify) finds it equal to one side of a relation
+    in the sentence.
+    """
+    if gold is None:
+        return None
+    clean = _clean_gold(str(gold))
+    if not clean:
+        return None
+    values = _numeric_gold(clean)
+    if values is not None:
+        return lambda sentence: not values.isdisjoint(_numbers_in(sentence))
+    key = _normalise_math(clean)
+    words = bool(re.fullmatch(r"[A-Za-z][A-Za-z ]*", clean))  # prose: "No", "Yes", "No solutions"
+
+    def states(sentence: str) -> bool:
+        if words:
+            return _contains_standalone(sentence.lower(), clean.lower())
+        if _contains_standalone(_normalise_math(sentence), key):
+            return True
+        return same_value is not None and any(same_value(clean, c) for c in _math_candidates(sentence))
+
+    return states
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) offsets of each sentence of ``text``: lines, split into sentences outside math spans."""
+    spans = []
+    for line in re.finditer(r"[^\n]+", text):
+        masked = _MATH_SPANS.sub(lambda m: "x" * len(m.group()), line.group())
+        bounds = [0, *(m.start() for m in _SENTENCE_END.finditer(masked)), len(masked)]
+        for a, b in zip(bounds, bounds[1:]):
+            piece = line.group()[a:b]
+            if piece.strip():
+                start = line.start() + a + len(piece) - len(piece.lstrip())
+                spans.append((start, line.start() + b))
+    return spans
+
+
+def gold_statement_start(text: str, gold: str | None, same_value: SameValue | None = None) -> int | None:
+    r"""Character offset of the first sentence of ``text`` that states the gold value (``gold_matcher``), or None.
+
+    A leading step label ("Step 2:", "2.") is not read as a value. A gold value that appears by coincidence before
+    the answer is derived ("2 apples ..." with gold 2) also counts: hints get shorter, never leakier.
+
+    >>> text = "He uses 9, so 36 - 9 = 27 eggs remain.\nCheck: 27 + 9 = 36."
+    >>> gold_statement_start(text, "27"), gold_statement_start(text, "36"), gold_statement_start(text, "5")
+    (0, 0, None)
+    >>> gold_statement_start("Let $y = 2x$. Then $x = \\frac{1}{2}$.", "0.5")
+    14
+    """
+    matcher = gold_matcher(gold, same_value)
+    if matcher is None:
+        return None
+    for start, end in sentence_spans(text):
+        if matcher(_STEP_LABEL.sub("", text[start:end], count=1)):
+            return start
+    return None
+
+
+def states_gold(hint: str, gold: str | None, same_value: SameValue | None = None) -> bool:
+    """Whether any sentence of ``hint`` states the gold value (the check every cut must pass)."""
+    return gold_statement_start(hint, gold, same_value) is not None
 
 
 def plan_hint_cuts(
@@ -258,17 +491,20 @@ def plan_hint_cuts(
     unit: str = "token",
     token_offsets: TokenOffsets | None = None,
     keep_final_answer: bool = False,
+    gold: str | None = None,
+    same_value: SameValue | None = None,
 ) -> list[str | None]:
     """The hint of each stage, or None where the stage would add nothing and is skipped.
 
     A stage is skipped when its cut is empty or the same as the last stage that is not skipped: sampling G more
     completions under an unchanged prompt is a re-roll, not more guidance. All None: the problem has no usable
-    hint (e.g. a 1-step solution), so an all-wrong group of it is not 'hard'.
+    hint (e.g. a 1-step solution), so an all-wrong group of it is not 'hard'. ``gold`` and ``same_value``: as in
+    ``cut_hint``.
     """
     plan: list[str | None] = []
     last = ""
     for ratio in ratios:
-        cut = cut_hint(solution, ratio, unit, token_offsets, keep_final_answer)
+        cut = cut_hint(solution, ratio, unit, token_offsets, keep_final_answer, gold, same_value)
         plan.append(cut if cut and cut != last else None)
         last = cut or last
     return plan
@@ -365,11 +601,12 @@ class HintMemory:
         return stage if start == "at" else max(0, stage - 1)
 
     def take_visit(self, key: str, give_up_after: int = 0, retry_after: int = 0) -> bool:
-        """Whether this hard visit of ``key`` is hinted. False: given up on, the skip is counted (retry later)."""
+        """Whether this hard visit of ``key`` is hinted. False: given up on, the skip is counted (retry after
+        ``retry_after`` skips; 0: never, the problem is given up for good)."""
         if give_up_after <= 0 or self.failed_visits.get(key, 0) < give_up_after:
             return True
         skipped = self.skipped_visits.get(key, 0) + 1
-        if skipped > retry_after:
+        if 0 < retry_after < skipped:
             self.skipped_visits.pop(key, None)
             return True
         self.skipped_visits[key] = skipped

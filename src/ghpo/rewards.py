@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import atexit
 import collections
+import functools
 import importlib
 import json
 import logging
@@ -40,6 +41,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ghpo.guidance import last_boxed  # absolute: the math-verify worker loads this file alone
+
 __all__ = [
     "ANSWER_CHECK_TIMEOUT_S",
     "REWARD_FUNCS",
@@ -49,6 +52,7 @@ __all__ = [
     "extract_final_answer",
     "format_reward",
     "get_reward_func",
+    "same_math_value",
 ]
 
 ANSWER_CHECK_TIMEOUT_S = 5.0
@@ -80,30 +84,6 @@ _NUMBER_RE = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?")
 _BRACE_RE = re.compile(r"[{}]")
 
 
-def _matching_braces(text: str) -> dict[int, int]:
-    """Map the index of each balanced ``{`` to the index of its ``}`` (one linear pass)."""
-    stack: list[int] = []
-    pairs: dict[int, int] = {}
-    for m in _BRACE_RE.finditer(text):
-        i = m.start()
-        if text[i] == "{":
-            stack.append(i)
-        elif stack:
-            pairs[stack.pop()] = i
-    return pairs
-
-
-def _last_boxed(text: str) -> str | None:
-    starts = [m.end() - 1 for m in _BOXED_RE.finditer(text)]  # index of the opening brace
-    if not starts:
-        return None
-    pairs = _matching_braces(text)
-    for open_idx in reversed(starts):
-        if open_idx in pairs:
-            return text[open_idx + 1 : pairs[open_idx]].strip()
-    return None
-
-
 def _strip_answer(ans: str) -> str:
     ans = ans.strip().rstrip(".").strip()
     if len(ans) >= 2 and ans[0] == "$" and ans[-1] == "$":
@@ -129,7 +109,7 @@ def extract_final_answer(text: str) -> str | None:
     if not isinstance(text, str) or not text:
         return None
     text = text[-TAIL_CHARS:]  # what the reward grades; and the <answer> search is quadratic in the length
-    boxed = _last_boxed(text)
+    boxed = last_boxed(text)
     if boxed is not None:
         return boxed
     tags = _ANSWER_TAG_RE.findall(text)
@@ -182,7 +162,7 @@ def _prepare_prediction(completion: Any) -> tuple[str, bool] | None:
     if not isinstance(completion, str) or not completion:
         return None
     text = completion[-TAIL_CHARS:].replace("\x00", "")
-    boxed = _last_boxed(text)
+    boxed = last_boxed(text)
     tags = _ANSWER_TAG_RE.findall(text)
     hashes = _HASHES_RE.findall(text)
     if boxed is not None:
@@ -505,6 +485,29 @@ def check_answer(completion_text: str, gold: str) -> float | None:
     0.0
     """
     return _check_many([completion_text], [gold])[0]
+
+
+@functools.lru_cache(maxsize=4096)
+def same_math_value(gold: str, candidate: str) -> bool:
+    r"""Whether ``candidate`` (an expression written in a worked solution) equals ``gold`` by math-verify.
+
+    The fallback of the hint cutter's no-leak rule (``ghpo.guidance.gold_matcher``) where a string compare cannot
+    tell (``\frac{n(n-3)}{2}`` against ``n(n-3)/2``). Runs in this process on dataset text, not on model output:
+    inputs that look costly to parse (power towers, huge factorials, deep braces) count as not equal.
+
+    >>> same_math_value("n(n-3)/2", r"\frac{n(n-3)}{2}"), same_math_value("2^(n-1)", "2^n")
+    (True, False)
+    """
+    from math_verify import parse, verify
+
+    if not gold or not candidate or _looks_hostile(gold) or _looks_hostile(candidate):
+        return False
+    try:
+        gold_parsed = parse(f"${gold}$", parsing_timeout=None)
+        cand_parsed = parse(f"${candidate}$", parsing_timeout=None)
+        return bool(gold_parsed and cand_parsed and verify(gold_parsed, cand_parsed, timeout_seconds=None))
+    except Exception:  # math-verify raises many kinds on odd LaTeX; "cannot tell" is "not equal" here
+        return False
 
 
 def accuracy_reward(

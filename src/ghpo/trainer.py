@@ -19,14 +19,17 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import logging
 import math
 import os
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+import datasets
 import transformers
 from accelerate.utils import gather_object
 from packaging.version import Version
+from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 from transformers.utils import is_torch_bf16_gpu_available
 from trl import GRPOConfig, GRPOTrainer
@@ -35,8 +38,50 @@ from trl.data_utils import is_conversational
 from trl.trainer.utils import is_async_callable
 
 from . import guidance
+from .rewards import same_math_value
 
 HINT_STATE_FILE = "ghpo_state.json"
+ROLLOUTS_FILE = "rollouts.jsonl"
+_MAX_CACHED_PLANS = 100_000  # hint plans kept per trainer; cleared when full (a plan is cheap to redo)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class HintDataReport:
+    """What ``GHPOTrainer.inspect_hint_data`` found in the training data before any generation."""
+
+    hint_column: str
+    trigger: str
+    rows_checked: int
+    rows_total: int
+    gold_unparsable: int
+    without_usable_hint: int
+
+    def summary(self) -> str:
+        of = f"of {self.rows_checked} rows" + (f" (checked out of {self.rows_total})" if self.rows_checked < self.rows_total else "")
+        return (f"GHPO hint data: hints cut from column {self.hint_column!r}; {self.gold_unparsable} {of} have a gold answer "
+                f"the trigger {self.trigger!r} cannot parse (never hinted); {self.without_usable_hint} have no usable "
+                "hint (no text, one step, or the gold stated in the first sentence).")
+
+
+def set_aside_records_from(path: str, step: int) -> int:
+    """After a resume from the checkpoint of ``step``, move the JSONL records of ``path`` logged at step >= ``step``
+    (they will be logged again) to ``<path>.superseded``, so the file holds each step once and nothing is lost.
+    Returns how many records moved."""
+    if not os.path.exists(path):
+        return 0
+    with open(path) as f:
+        lines = f.readlines()
+    later = [bool(line.strip()) and json.loads(line).get("step", -1) >= step for line in lines]
+    keep = [line for line, drop in zip(lines, later) if not drop]
+    moved = [line for line, drop in zip(lines, later) if drop]
+    if moved:
+        with open(path + ".superseded", "a") as f:
+            f.writelines(moved)
+        with open(path, "w") as f:
+            f.writelines(keep)
+    return len(moved)
 
 
 @dataclass
@@ -89,11 +134,21 @@ class GHPOConfig(GRPOConfig):
             "hint_placement='prompt'; '{hint}\\n' for 'response' (the model goes on with the next step)."
         },
     )
-    hint_column: str = field(
+    hint_column: str | None = field(
         default="solution_hint",
         metadata={
             "help": "Dataset column with the worked reference solution hints are cut from (may be the same as the "
-            "gold answer column when it holds a full solution). Rows with an empty or missing hint are never hinted."
+            "gold answer column when it holds a full solution). Rows with an empty or missing hint are never hinted. "
+            "A train_dataset without this column is an error at start; None: no hints (plain GRPO, said once)."
+        },
+    )
+    hint_gold_column: str | None = field(
+        default="solution",
+        metadata={
+            "help": "Dataset column with the gold answer (TRL's accuracy_reward reads 'solution'). Hints stop before "
+            "the first sentence of the worked solution that states its value (no leak), and rollouts.jsonl records "
+            "it; a worked solution here is read for its \\boxed{} or '#### N' answer. None: no gold check, only "
+            "the last-step rule."
         },
     )
     hint_keep_final_answer: bool = field(
@@ -152,7 +207,7 @@ class GHPOConfig(GRPOConfig):
         default=4,
         metadata={
             "help": "With hint_give_up_after: skipped visits of a given-up problem before it is hinted again, so a "
-            "policy that improved gets another chance."
+            "policy that improved gets another chance (0: never again, given up for good)."
         },
     )
     hint_rounds: str = field(
@@ -260,8 +315,13 @@ class GHPOTrainer(GRPOTrainer):
 
             patch_colocate_sync_for_cpu(self.vllm_generation)
         self.hint_ratios = guidance.hint_schedule(args.hint_schedule, args.hint_ratios)
+        if self.hint_ratios and args.hint_column is None:
+            logger.warning("GHPOTrainer: hint_column=None, so no hints: this run is plain GRPO.")
+            self.hint_ratios = ()
         self.hint_memory = guidance.HintMemory()
         self._ghpo_inputs: list[dict] | None = None
+        self._plans: dict[tuple, list[str | None]] = {}
+        self.hint_data: HintDataReport | None = None
         if not self.hint_ratios:
             return
         if args.hint_trigger_reward not in self.reward_func_names:
@@ -281,6 +341,10 @@ class GHPOTrainer(GRPOTrainer):
         self._trigger_known: dict[tuple, float | None] = {}
         if not is_async_callable(self._trigger_func):
             self.reward_funcs[self._trigger_index] = _reuse_known(self._trigger_func, self._trigger_known)
+        self._check_hint_columns(self.train_dataset)
+        if self.accelerator.is_main_process and isinstance(self.train_dataset, datasets.Dataset):
+            self.hint_data = self.inspect_hint_data(self.train_dataset)
+            logger.warning(self.hint_data.summary())
 
     # -- TRL hooks ---------------------------------------------------------------------------------------------
     def _generate_and_score_completions(self, inputs):
@@ -312,6 +376,11 @@ class GHPOTrainer(GRPOTrainer):
         if path and os.path.exists(path):
             with open(path) as f:
                 self.hint_memory = guidance.HintMemory.from_json(f.read())
+        state = os.path.join(checkpoint, TRAINER_STATE_NAME) if checkpoint else None
+        if state and os.path.exists(state) and self.args.log_rollouts and self.accelerator.is_main_process:
+            with open(state) as f:
+                step = json.load(f)["global_step"]
+            set_aside_records_from(os.path.join(self.args.output_dir, ROLLOUTS_FILE), step)
 
     # -- GHPO -------------------------------------------------------------------------------------------------
     def _guidance_active(self) -> bool:
@@ -340,7 +409,7 @@ class GHPOTrainer(GRPOTrainer):
         has_text = [isinstance(h.hint, str) and h.hint.strip() != "" for h in heads]
         all_wrong = guidance.select_hard_groups(round0, has_text, args.hint_trigger_threshold)
         # Per stage, the hint text or None (empty, or no more than the stage before): such a stage is skipped.
-        plans = {g: self._plan_hints(heads[g].hint) for g in range(num_groups) if all_wrong[g]}
+        plans = {g: self._plan_hints(heads[g].hint, self._gold(heads[g].columns)) for g in range(num_groups) if all_wrong[g]}
         hard = [all_wrong[g] and any(plans[g]) for g in range(num_groups)]  # no usable hint: nothing to add
         keys = [guidance.problem_key(h.problem_id, h.prompt) for h in heads]
         usable = {g: [s for s, h in enumerate(plan) if h is not None] for g, plan in plans.items()}
@@ -439,10 +508,53 @@ class GHPOTrainer(GRPOTrainer):
             seen.add(job)
         return out
 
-    def _plan_hints(self, hint: str) -> list[str | None]:
-        # Policy-token cuts need a fast tokenizer's offsets; without them cut_hint counts whitespace words.
-        offsets = guidance.tokenizer_offsets(self._tokenizer) if self.args.hint_unit == "token" else None
-        return guidance.plan_hint_cuts(hint, self.hint_ratios, self.args.hint_unit, offsets, self.args.hint_keep_final_answer)
+    def _plan_hints(self, hint: str, gold: str | None) -> list[str | None]:
+        """Each stage's hint for one problem (``guidance.plan_hint_cuts``), cached per hint and gold text: the no-leak
+        rule may call math-verify, and a problem's cuts never change."""
+        key = (hint, gold)
+        if key not in self._plans:
+            if len(self._plans) >= _MAX_CACHED_PLANS:
+                self._plans.clear()
+            # Policy-token cuts need a fast tokenizer's offsets; without them cut_hint counts whitespace words.
+            offsets = guidance.tokenizer_offsets(self._tokenizer) if self.args.hint_unit == "token" else None
+            self._plans[key] = guidance.plan_hint_cuts(
+                hint, self.hint_ratios, self.args.hint_unit, offsets, self.args.hint_keep_final_answer, gold,
+                same_math_value)
+        return self._plans[key]
+
+    def _gold(self, columns: dict) -> str | None:
+        gold = columns.get(self.args.hint_gold_column) if self.args.hint_gold_column else None
+        return None if gold is None else str(gold)
+
+    def _check_hint_columns(self, dataset) -> None:
+        """The columns guidance reads must exist: a missing hint column would silently make GHPO plain GRPO."""
+        columns = getattr(dataset, "column_names", None)
+        if not columns:  # an IterableDataset without known features: rows are checked as they come
+            return
+        for field_name in ("hint_column", "hint_gold_column"):
+            name = getattr(self.args, field_name)
+            if name is not None and name not in columns:
+                raise ValueError(
+                    f"{field_name}={name!r} is not a column of train_dataset; its columns are {list(columns)}. "
+                    f"Name the column that holds the {'worked solution' if field_name == 'hint_column' else 'gold answer'}"
+                    f", or {field_name}=None ({'plain GRPO' if field_name == 'hint_column' else 'no gold check in hints'}).")
+
+    def inspect_hint_data(self, dataset, max_rows: int = 1000) -> HintDataReport:
+        """What guidance can do with ``dataset`` before any generation: the rows whose gold answer the trigger
+        cannot parse (their groups are never hard) and the rows without a usable hint (no text, one step, or the
+        gold stated in the first sentence). Looks at ``max_rows`` rows spread evenly over the dataset."""
+        n = len(dataset)
+        picked = sorted({round(i * n / min(n, max_rows)) for i in range(min(n, max_rows))})
+        rows = [dataset[i] for i in picked]
+        chat = is_conversational({"prompt": rows[0]["prompt"]})
+        probe = [[{"role": "assistant", "content": "\\boxed{0}"}] if chat else "\\boxed{0}" for _ in rows]
+        columns = [_reward_columns(r) for r in rows]
+        trigger = self._score_trigger(columns, [r["prompt"] for r in rows], probe, [[] for _ in rows])
+        hints = [r.get(self.args.hint_column) for r in rows]
+        usable = [isinstance(h, str) and h.strip() != "" and any(self._plan_hints(h, self._gold(r)))
+                  for h, r in zip(hints, rows)]
+        return HintDataReport(self.args.hint_column, self.args.hint_trigger_reward, len(rows), n,
+                              sum(v is None for v in trigger), len(rows) - sum(usable))
 
     def _sample_hinted(self, heads: list[_Row], hints: list[str]) -> list[_Sample]:
         """G fresh completions per group under its hinted prompt, scored by the trigger reward."""
@@ -519,7 +631,7 @@ class GHPOTrainer(GRPOTrainer):
 
     def _write_rollouts(self, rows, heads, keys, hard, plans, stage_samples, chosen):
         G = self.num_generations
-        path = os.path.join(self.args.output_dir, "rollouts.jsonl")
+        path = os.path.join(self.args.output_dir, ROLLOUTS_FILE)
         os.makedirs(self.args.output_dir, exist_ok=True)
         with open(path, "a") as f:
             for g, head in enumerate(heads):
@@ -529,7 +641,7 @@ class GHPOTrainer(GRPOTrainer):
                 stages += [{"ratio": self.hint_ratios[s], "hint": plans[g][s], "prompt": _text(x[0].prompt),
                             "completions": [_text(y.completion) for y in x], "trigger": [y.trigger for y in x]}
                            for s, x in sorted(stage_samples.get(g, {}).items())]
-                record = {"step": self.state.global_step, "problem_id": keys[g], "gold": head.columns.get("solution"),
+                record = {"step": self.state.global_step, "problem_id": keys[g], "gold": self._gold(head.columns),
                           "hard": hard[g], "trained_ratio": chosen[g][0] if g in chosen else 0.0,
                           "skipped_ratios": [r for r, h in zip(self.hint_ratios, plans.get(g, [])) if h is None],
                           "stages": stages}
@@ -537,20 +649,26 @@ class GHPOTrainer(GRPOTrainer):
 
 
 def render_continued_chat(processing_class, prompts: list, chat_template=None, chat_template_kwargs=None) -> list:
-    """Token ids of chat prompts whose final assistant message is left open for the model to continue.
+    """Token ids of chat prompts whose final assistant message (``hint_placement="response"``: the hint) is left open
+    for the model to continue.
 
-    ``hint_placement="response"``: the hint is that message's content. ``continue_final_message`` renders no end of
-    turn after it (TRL's ``_tokenize_prompts`` adds a generation prompt instead, which would close it).
+    The hint is written right after the generation prompt that the unhinted prompt is sampled from (the same
+    template and ``chat_template_kwargs``), so a hinted sample differs from an unhinted one only by the hint. A
+    template's own rendering of a final assistant message may differ: Qwen3's puts an empty
+    ``<think>\\n\\n</think>`` before it, which would switch a thinking model to non-thinking answers for hinted
+    groups only. To open the reasoning with the hint, set ``hint_template="<think>\\n{hint}\\n"``.
     """
-    return processing_class.apply_chat_template(
-        conversation=prompts,
+    heads = [prompt[:-1] for prompt in prompts]
+    texts = processing_class.apply_chat_template(
+        conversation=heads,
         chat_template=chat_template,
-        continue_final_message=True,
-        add_generation_prompt=False,
-        tokenize=True,
-        return_dict=True,
+        add_generation_prompt=True,
+        tokenize=False,
         **(chat_template_kwargs or {}),
-    )["input_ids"]
+    )
+    tokenizer = getattr(processing_class, "tokenizer", processing_class)
+    openings = [prompt[-1]["content"] for prompt in prompts]
+    return tokenizer([t + o for t, o in zip(texts, openings)], add_special_tokens=False)["input_ids"]
 
 
 def _finite_rewards(func):

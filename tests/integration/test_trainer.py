@@ -250,7 +250,7 @@ def test_token_cut_uses_the_policy_tokenizer(tiny_model_dir, tmp_path):
     hint = "Step 1: 47 + 38 = 85\nStep 2: 85 - 12 = 73\nStep 3: 73 + 9 = 82\nThe final answer is \\boxed{82}."
     body = "Step 1: 47 + 38 = 85\nStep 2: 85 - 12 = 73\nStep 3: 73 + 9 = 82"
     n_tokens = len(trainer.processing_class(body, add_special_tokens=False)["input_ids"])
-    cuts = trainer._plan_hints(hint)
+    cuts = trainer._plan_hints(hint, "82")
     assert all(cuts)  # three distinct, non-empty stages
     for cut in cuts:
         assert body.startswith(cut) and (len(cut) == len(body) or body[len(cut)].isspace())
@@ -336,7 +336,10 @@ def test_trigger_is_scored_once_per_completion(tiny_model_dir, tmp_path, schedul
     args = _config(tmp_path, hint_schedule=schedule)
     trainer = GHPOTrainer(model=tiny_model_dir, reward_funcs=[trigger, length_reward], args=args,
                           train_dataset=make_dataset())
+    probes = list(calls)  # at start: each row's gold probed once (the hint data report), never a completion
+    assert probes == ([] if schedule == "none" else [len(make_dataset())])
     trainer.train()
+    calls = calls[len(probes):]
     if schedule == "none":
         assert calls == [12]  # TRL's own call
     else:
