@@ -22,7 +22,15 @@ from transformers import TrainerCallback
 from transformers.trainer_callback import ProgressCallback
 from trl import ModelConfig, ScriptArguments, TrlParser
 
-from .data import DEFAULT_SYSTEM_PROMPT, DatasetValidationError, load_training_dataset, validate_dataset
+from .data import (
+    BUILTIN_SOURCES,
+    DEFAULT_SYSTEM_PROMPT,
+    GOLD_COLUMN,
+    HINT_COLUMN,
+    DatasetValidationError,
+    load_training_dataset,
+    validate_dataset,
+)
 from .trainer import GHPOConfig
 
 QUICKSTART = "quickstart_cpu"
@@ -134,6 +142,11 @@ def prepare_training(script_args, training_args, model_args):
         hint_column=training_args.hint_column,
         chat=script_args.chat,
     )
+    # The loader put the user's gold and worked-solution columns under the contract names: the trainer reads those.
+    if training_args.hint_column is not None:
+        training_args.hint_column = HINT_COLUMN
+    if training_args.hint_gold_column is not None:
+        training_args.hint_gold_column = GOLD_COLUMN
     hint_column = training_args.hint_column if training_args.hint_schedule != "none" else None
     report = validate_dataset(dataset, hint_column=hint_column)
     check_model_available(model_args.model_name_or_path)
@@ -197,13 +210,16 @@ def train_main(argv: list[str]) -> int:
         print(note, flush=True)
     try:
         script_args, training_args, model_args = parse_train_args(argv)
+        hint_source = training_args.hint_column
         dataset, reward_funcs, model_path, report = prepare_training(script_args, training_args, model_args)
     except (ValueError, FileNotFoundError, ConnectionError, ImportError, DatasetValidationError) as e:
         print(f"ghpo train: error: {e}", file=sys.stderr)
         return 2
+    columns = "" if script_args.dataset_name.partition(":")[0] in BUILTIN_SOURCES else (
+        f" (gold from {script_args.dataset_solution_column!r}, hints from {hint_source!r})")
     print(
-        f"ghpo train: {len(dataset)} problems from {script_args.dataset_name} ({report.num_without_hint} without a "
-        f"hint), model {model_args.model_name_or_path}, hints {training_args.hint_schedule}, output {training_args.output_dir}",
+        f"ghpo train: {len(dataset)} problems from {script_args.dataset_name}{columns} ({report.num_without_hint} without "
+        f"a hint), model {model_args.model_name_or_path}, hints {training_args.hint_schedule}, output {training_args.output_dir}",
         flush=True,
     )
     training_args.model_init_kwargs = {

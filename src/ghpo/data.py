@@ -37,6 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ghpo.arith import ARITH_LEVELS, arith_level_spec, generate_arith_problems, render_arith_solution
+from ghpo.guidance import final_answer_of
 
 __all__ = [
     "ARITH_LEVELS",
@@ -66,6 +67,10 @@ DEFAULT_SYSTEM_PROMPT = (
 """open-r1 / GHPO-paper style system prompt; the final answer goes in \\boxed{} for math-verify."""
 
 BUILTIN_SOURCES = ("arith", "gsm_symbolic", "champ")
+GOLD_COLUMN = "solution"
+"""Where `load_training_dataset` puts the gold answer (TRL's `accuracy_reward` reads this column)."""
+HINT_COLUMN = "solution_hint"
+"""Where `load_training_dataset` puts the worked solution hints are cut from, whatever its column was called."""
 DEFAULT_BUILTIN_SIZE = 1000
 """Rows generated for "arith" and "gsm_symbolic" when `size` is None."""
 
@@ -574,20 +579,31 @@ def _to_answer_text(value: Any) -> Any:
     return value
 
 
+def _gold_of(value: Any, worked: bool) -> Any:
+    """The gold answer of a gold-column cell: a worked solution (the column is also the hint column, or it ends in
+    GSM8K's ``#### N`` line) gives its ``\\boxed{}`` or ``####`` answer; anything else is kept as it is."""
+    if not isinstance(value, str):
+        return value
+    lines = value.strip().split("\n")
+    if worked or (len(lines) > 1 and _GSM_FINAL_RE.match(lines[-1])):
+        return final_answer_of(value)
+    return value
+
+
 def _to_contract_columns(
-    dataset: datasets.Dataset, problem_column: str, solution_column: str, hint_column: str
+    dataset: datasets.Dataset, problem_column: str, solution_column: str, hint_column: str | None
 ) -> datasets.Dataset:
     available = dataset.column_names
     for role, name in (("gold answer", solution_column),):
         if name not in available:
             raise DatasetValidationError(
                 f"no {role} column {name!r}; available columns: {available}. Pass solution_column=...", column=name)
-    if hint_column != "solution_hint" and hint_column not in available:
+    if hint_column is not None and hint_column != HINT_COLUMN and hint_column not in available:
         raise DatasetValidationError(
             f"no hint column {hint_column!r}; available columns: {available}. Pass hint_column=...", column=hint_column)
     sources = {"solution": solution_column}
-    if hint_column in available:
-        sources["solution_hint"] = hint_column
+    if hint_column is not None and hint_column in available:
+        sources[HINT_COLUMN] = hint_column
     if problem_column in available:
         sources["problem"] = problem_column
     # map() keeps the type of a column it overwrites: numbers written back into an int/float "solution" column
@@ -599,7 +615,7 @@ def _to_contract_columns(
 
     def remap(batch: dict[str, list]) -> dict[str, list]:
         out = {target: list(batch[source]) for target, source in sources.items()}
-        out["solution"] = [_to_answer_text(v) for v in out["solution"]]
+        out["solution"] = [_gold_of(_to_answer_text(v), worked=solution_column == hint_column) for v in out["solution"]]
         return out
 
     dataset = dataset.map(remap, batched=True, desc="Mapping columns")
@@ -637,7 +653,7 @@ def load_training_dataset(
     system_prompt: str | None = DEFAULT_SYSTEM_PROMPT,
     problem_column: str = "problem",
     solution_column: str = "solution",
-    hint_column: str = "solution_hint",
+    hint_column: str | None = "solution_hint",
     chat: bool = True,
 ) -> datasets.Dataset:
     """Load a training dataset in the column contract (prompt, solution, solution_hint, id, ...).
@@ -646,7 +662,9 @@ def load_training_dataset(
     existing local path (.jsonl/.json/.parquet/.csv file or a folder); else a Hugging Face hub id loaded
     with `datasets.load_dataset(name, config, split=split)`. For files and hub datasets, the
     `problem_column`, `solution_column` and `hint_column` are renamed to problem/solution/solution_hint
-    (the hint column may be the solution column: it is then copied), numeric answers become text, a
+    (`GOLD_COLUMN`, `HINT_COLUMN`: train with `hint_column="solution_hint"`, whatever the file called it; the
+    hint column may be the solution column, e.g. GSM8K's `answer`: it is then copied, and the gold becomes its
+    `\\boxed{}` or `#### N` answer; a gold column ending in a `#### N` line gives N too), numeric answers become text, a
     `prompt` is built from `problem` when missing (chat messages with `system_prompt`, or text when
     `chat=False`), and `id` is added as a hash of the problem text when missing. `size` keeps the first
     `size` rows of a file (built-ins: how many to generate; "champ": a seeded subset). The result is not

@@ -562,10 +562,11 @@ def tokenize_prompt(tokenizer, prompt: list[dict[str, str]] | str) -> list[int]:
         return list(tokenizer(prompt)["input_ids"])
     if getattr(tokenizer, "chat_template", None) is None:
         raise ValueError("the model's tokenizer has no chat template; evaluate with --no-chat (plain text prompts)")
-    # A final assistant message is a hint that opens the answer: left open for the model to continue.
-    opened = prompt[-1].get("role") == "assistant"
-    ids = tokenizer.apply_chat_template(prompt, add_generation_prompt=not opened, continue_final_message=opened,
-                                        tokenize=True, return_dict=True)["input_ids"]
+    if prompt[-1].get("role") == "assistant":  # a hint that opens the answer, rendered exactly as in training
+        from ghpo.trainer import render_continued_chat
+
+        return list(render_continued_chat(tokenizer, [prompt])[0])
+    ids = tokenizer.apply_chat_template(prompt, add_generation_prompt=True, tokenize=True, return_dict=True)["input_ids"]
     return list(ids[0] if ids and isinstance(ids[0], list) else ids)
 
 
@@ -841,6 +842,7 @@ def evaluate_model(config: EvalConfig, backend=None, progress: bool = True, log:
         backend = _make_backend(config, chosen)
     tokenizer = backend.tokenizer
     offsets = tokenizer_offsets(tokenizer) if config.hint_unit == "token" else None
+    from ghpo.rewards import same_math_value  # the no-leak rule's fallback, as in training
 
     # Every (benchmark, problem, variant) becomes one request; all go to the backend in one call.
     requests: list[tuple[str, int, str]] = []
@@ -853,7 +855,7 @@ def evaluate_model(config: EvalConfig, backend=None, progress: bool = True, log:
             variants = [("plain", p.prompt)]
             if p.hint:
                 for w in config.hint_ratios:
-                    hint = cut_hint(p.hint, w, config.hint_unit, offsets)
+                    hint = cut_hint(p.hint, w, config.hint_unit, offsets, gold=p.gold, same_value=same_math_value)
                     if not hint:  # e.g. a 1-step solution: no hint without its answer step, as in training
                         continue
                     hints[(name, i, f"hint@{_ratio_label(w)}")] = hint

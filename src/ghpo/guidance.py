@@ -284,6 +284,10 @@ def cut_hint(
         n = min(len(spans), math.floor(ratio * len(spans) + 0.5))
         end = _back_to_word_boundary(text, spans[n - 1][1]) if n else 0
     cut = text[: min(end, cap)]
+    if cut and gold is not None and cap < len(text):
+        # A cut inside a number can write a new one ("= 12" cut to "= 1", gold 1): end before that sentence too.
+        stated = gold_statement_start(cut, gold, same_value)
+        cut = cut if stated is None else cut[:stated]
     return cut if unit == "char" else cut.rstrip()  # char: plain slicing, as the official code does
 
 
@@ -341,43 +345,57 @@ def _to_fraction(text: str) -> Fraction | None:
 
 
 def _numeric_gold(gold: str) -> set[Fraction] | None:
-    """The values a numeric gold answer may be written as (absolute values; a percent also as a fraction), or None."""
-    frac = _FRAC.fullmatch(gold)
-    slash = _SLASH.fullmatch(gold.lstrip("-"))
+    """The values a numeric gold answer may be written as (a percent also as a fraction), or None if not numeric."""
+    negative = gold.startswith(("-", "−"))
+    body = gold.lstrip("-−").strip()
+    frac = _FRAC.fullmatch(body)
+    slash = _SLASH.fullmatch(body)
     if frac or slash:
         num, den = (frac.group(1) or frac.group(2), frac.group(3) or frac.group(4)) if frac else slash.groups()
         a, b = _to_fraction(num), _to_fraction(den)
-        return {abs(a / b)} if a is not None and b else None
-    if not _NUMERIC_GOLD.fullmatch(gold):
+        if a is None or not b:
+            return None
+        values = {a / b}
+    elif _NUMERIC_GOLD.fullmatch(body):
+        value = _to_fraction(body.rstrip("%").strip())
+        if value is None:
+            return None
+        values = {value, value / 100} if body.endswith("%") else {value}
+    else:
         return None
-    value = _to_fraction(gold.rstrip("%").lstrip("-"))
-    if value is None:
-        return None
-    return {value, value / 100} if gold.endswith("%") else {value}
+    return {-v for v in values} if negative else values
 
 
 def _numbers_in(sentence: str) -> set[Fraction]:
-    """Every number a sentence writes (absolute values): integers, decimals, 1,000-style, a/b and \\frac{a}{b} as
-    their value (their parts too), n% as n and n/100. Sign is ignored: the safe side."""
+    """Every number a sentence writes: integers, decimals, 1,000-style, a/b and \\frac{a}{b} as their value (their
+    parts too), n% as n and n/100. Each as a positive value; also as a negative one after an attached minus ("-4",
+    "5-4"): a positive gold matches either way, a negative gold needs its minus (the safe side for both)."""
     found: set[Fraction] = set()
+
+    def add(value: Fraction | None, start: int) -> None:
+        if value is None:
+            return
+        found.add(abs(value))
+        if start > 0 and sentence[start - 1] in "-−":
+            found.add(-abs(value))
+
     for m in _FRAC.finditer(sentence):
         a, b = _to_fraction(m.group(1) or m.group(2)), _to_fraction(m.group(3) or m.group(4))
         if a is not None and b:
-            found.add(abs(a / b))
+            add(a / b, m.start())
     for m in _SLASH.finditer(sentence):
         a, b = _to_fraction(m.group(1)), _to_fraction(m.group(2))
         if a is not None and b:
-            found.add(a / b)
+            add(a / b, m.start())
     for m in _NUMBER.finditer(sentence):
         text = m.group()
         percent = text.rstrip().endswith("%")
         digits = text.rstrip("%\\ ")
         for part in {digits, *digits.split(",")}:  # "12,170": 12170, and 12 and 170 as a list would read
             value = _to_fraction(part)
-            if value is not None:
-                found.add(value)
-                if percent:
-                    found.add(value / 100)
+            add(value, m.start())
+            if percent and value is not None:
+                add(value / 100, m.start())
     return found
 
 
@@ -391,7 +409,7 @@ def _normalise_math(text: str) -> str:
     text = re.sub(r"\\frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}", r"(\1)/(\2)", text)
     text = re.sub(r"\\sqrt\s*(\w)", r"\\sqrt{\1}", text)
     text = re.sub(r"\\(cdot|times)", "*", text)
-    text = re.sub(r"\\(sqrt|pi|infty|ln|log|sin|cos|tan)\b", r"\1", text)
+    text = re.sub(r"\\(sqrt|pi|infty|ln|log|sin|cos|tan)\b", r" \1", text)  # a word of its own: "area pi"
     text = text.replace("{", "(").replace("}", ")").replace("**", "^")
     text = re.sub(r"\((\w+)\)", r"\1", text)  # (3) -> 3, ^(n) -> ^n; (n-1) keeps its parentheses
     return re.sub(r"\s+", " ", text).strip()
@@ -419,7 +437,7 @@ def gold_matcher(gold: str | None, same_value: SameValue | None = None) -> Calla
     """A test "does this sentence state the gold value?", or None when the gold is empty.
 
     Numeric gold (``4``, ``-3``, ``2.50``, ``1/2``, ``\\frac{1}{2}``, ``25%``, ``1,000``; ``$``, ``\\text{units}``
-    and ``^\\circ`` ignored): the sentence writes that value, in any of those forms, sign ignored. Other gold
+    and ``^\\circ`` ignored): the sentence writes that value, in any of those forms (``_numbers_in``). Other gold
     (``2^{n-1}``, ``\\sqrt{3}``, ``No``): its normalised text stands in the sentence's (``_normalise_math``; words
     compared case-insensitively), or else ``same_value`` (math-verify) finds it equal to one side of a relation
     in the sentence.

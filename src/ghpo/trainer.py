@@ -148,7 +148,7 @@ class GHPOConfig(GRPOConfig):
             "help": "Dataset column with the gold answer (TRL's accuracy_reward reads 'solution'). Hints stop before "
             "the first sentence of the worked solution that states its value (no leak), and rollouts.jsonl records "
             "it; a worked solution here is read for its \\boxed{} or '#### N' answer. None: no gold check, only "
-            "the last-step rule."
+            "the last-step rule. `ghpo train` takes the gold from --dataset_solution_column (this field: None or not)."
         },
     )
     hint_keep_final_answer: bool = field(

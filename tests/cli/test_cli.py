@@ -157,3 +157,56 @@ def test_train_tiny_model_local_jsonl_then_report(tiny_model_dir, tmp_path, caps
     assert cli.main(["report", str(out), str(out)]) == 0
     assert (out / "report.png").exists()
     assert "| " in capsys.readouterr().out
+
+
+# The layouts users bring, each through `ghpo train` on the tiny random model: it gets every answer wrong, so every
+# group whose worked solution gives a usable hint is hard and must be hinted from the column the user named.
+def _worked(a, b, c, d):
+    s1, s2, s3 = a + b, a + b + c, a + b + c + d
+    return (f"First add the first two: {a} + {b} = {s1}.\nThen add the third: {s1} + {c} = {s2}.\n"
+            f"Then add the fourth: {s2} + {d} = {s3}."), s3
+
+
+_TERMS = [(11, 23, 35, 47), (13, 29, 41, 56), (17, 31, 43, 58), (19, 37, 53, 61)]
+_LAYOUTS = {
+    # name: (row builder from (problem, worked steps, gold), CLI flags, column holding the worked solution)
+    "openr1": (lambda p, w, g: {"problem": p, "solution": f"{w}\nSo the total is $\\boxed{{{g}}}$.", "answer": str(g)},
+               ["--dataset_solution_column", "answer", "--hint_column", "solution"], "solution"),
+    "custom": (lambda p, w, g: {"q": p, "gold": g, "worked": f"{w}\nThe final answer is \\boxed{{{g}}}."},
+               ["--dataset_prompt_column", "q", "--dataset_solution_column", "gold", "--hint_column", "worked"], "worked"),
+    "gsm8k": (lambda p, w, g: {"question": p, "answer": f"{w}\n#### {g}"},
+              ["--dataset_prompt_column", "question", "--dataset_solution_column", "answer", "--hint_column", "answer"],
+              "answer"),
+    "same_column": (lambda p, w, g: {"problem": p, "solution": f"{w}\nThe answer is $\\boxed{{{g}}}$."},
+                    ["--hint_column", "solution"], "solution"),
+}
+
+
+@pytest.mark.parametrize("layout", sorted(_LAYOUTS))
+def test_user_layouts_train_with_hints_from_the_named_column(layout, tiny_model_dir, tmp_path, capsys):
+    build, flags, worked_column = _LAYOUTS[layout]
+    rows = [build(f"Add {a}, {b}, {c} and {d}.", *_worked(a, b, c, d)) for a, b, c, d in _TERMS]
+    data = tmp_path / f"{layout}.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "run"
+    code = cli.main([
+        "train", "--model_name_or_path", tiny_model_dir, "--dataset_name", str(data), "--output_dir", str(out),
+        "--max_steps", "2", "--per_device_train_batch_size", "4", "--num_generations", "2",
+        "--max_completion_length", "8", "--use_cpu", "true", "--report_to", "none", "--logging_steps", "1",
+        "--save_strategy", "no", "--hint_unit", "step", "--log_rollouts", "true", *flags,
+    ])
+    assert code == 0, capsys.readouterr().err
+    records = [json.loads(line) for line in open(out / "rollouts.jsonl")]
+    assert len(records) == 4  # 2 steps x 2 problems
+    for record in records:
+        row = next(r for r in rows if next(v for k, v in r.items() if k in ("problem", "q", "question"))
+                   in record["stages"][0]["prompt"])
+        gold = str(_worked(*_TERMS[rows.index(row)])[1])
+        assert record["gold"] == gold  # the gold column, not the worked solution (GSM8K: the '#### N' number)
+        assert record["hard"] and record["trained_ratio"] > 0, record  # all wrong, so hinted
+        hints = [stage["hint"] for stage in record["stages"][1:]]
+        assert hints and all(row[worked_column].startswith(h) for h in hints), (hints, row[worked_column])
+        assert all(gold not in h for h in hints)  # never the answer
+        assert any(h in stage["prompt"] for h in hints for stage in record["stages"][1:])
+    metrics = [json.loads(line) for line in open(out / "metrics.jsonl") if '"loss"' in line]
+    assert all(m["ghpo/hard_frac"] == 1.0 and m["ghpo/unhintable_frac"] == 0.0 for m in metrics)

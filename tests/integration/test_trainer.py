@@ -418,3 +418,82 @@ def test_budget_config_errors(tmp_path):
         _config(tmp_path, hint_memory=True, hint_memory_start="above")
     with pytest.raises(ValueError, match="hint_placement"):
         _config(tmp_path, hint_placement="system")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The library checks what the CLI checks (issue 19)
+# ---------------------------------------------------------------------------------------------------------------
+def test_missing_hint_column_stops_before_generation(tiny_model_dir, tmp_path):
+    data = make_dataset().rename_column("solution_hint", "worked")
+    with pytest.raises(ValueError, match=r"hint_column='solution_hint'.*'worked'"):
+        GHPOTrainer(model=tiny_model_dir, reward_funcs=[accuracy_reward], args=_config(tmp_path), train_dataset=data)
+    with pytest.raises(ValueError, match=r"hint_gold_column='answer'.*columns are"):
+        GHPOTrainer(model=tiny_model_dir, reward_funcs=[accuracy_reward], train_dataset=make_dataset(),
+                    args=_config(tmp_path, hint_gold_column="answer"))
+
+
+def test_hint_column_none_is_plain_grpo_said_once(tiny_model_dir, tmp_path, caplog):
+    data = make_dataset().remove_columns("solution_hint")
+    with caplog.at_level("WARNING", logger="ghpo.trainer"):
+        trainer = _recording(GHPOTrainer)(model=tiny_model_dir, reward_funcs=[accuracy_reward], train_dataset=data,
+                                          args=_config(tmp_path, hint_column=None))
+        trainer.train()
+    assert [r.message for r in caplog.records].count(
+        "GHPOTrainer: hint_column=None, so no hints: this run is plain GRPO.") == 1
+    assert len(trainer.sampled) == 1  # one generation round: no hints
+    assert not any(k.startswith("ghpo/") for k in trainer.state.log_history[0])
+
+
+def test_start_reports_unparsable_golds_and_unusable_hints(tiny_model_dir, tmp_path):
+    trainer = GHPOTrainer(model=tiny_model_dir, reward_funcs=[accuracy_reward], args=_config(tmp_path),
+                          train_dataset=make_dataset())
+    report = trainer.hint_data
+    assert (report.rows_checked, report.gold_unparsable, report.without_usable_hint) == (6, 1, 1)  # bad-gold; no-hint
+    assert "1 of 6 rows" in report.summary() and "'solution_hint'" in report.summary()
+
+
+def test_rollouts_after_resume_hold_each_step_once(tiny_model_dir, tmp_path):
+    kw = dict(max_steps=3, save_strategy="steps", save_steps=2, per_device_train_batch_size=4)
+    trainer, _ = _train(tiny_model_dir, tmp_path, **kw)
+    path = tmp_path / "out" / "rollouts.jsonl"
+    steps = [json.loads(line)["step"] for line in open(path)]
+    assert sorted(set(steps)) == [0, 1, 2]
+    args = _config(tmp_path, **kw)
+    again = GHPOTrainer(model=tiny_model_dir, reward_funcs=[accuracy_reward], args=args, train_dataset=make_dataset())
+    again.train(resume_from_checkpoint=str(tmp_path / "out" / "checkpoint-2"))
+    resumed = [json.loads(line)["step"] for line in open(path)]
+    assert resumed.count(2) == steps.count(2) and sorted(resumed) == sorted(steps)  # step 2 logged once, again
+    superseded = [json.loads(line)["step"] for line in open(str(path) + ".superseded")]
+    assert set(superseded) == {2}  # the first run's step 2 is kept aside, not lost
+
+
+QWEN3_STYLE_TEMPLATE = (
+    # Qwen3's rule, cut down: an assistant message after the last user turn gets a <think> block, empty if it has no
+    # reasoning; the generation prompt opens the turn and the model writes its own <think> (thinking mode).
+    "{%- for m in messages %}"
+    "{%- if m.role == 'assistant' and loop.last %}"
+    "{{- '<|im_start|>assistant\\n<think>\\n\\n</think>\\n\\n' + m.content }}"
+    "{%- else %}{{- '<|im_start|>' + m.role + '\\n' + m.content + '<|im_end|>\\n' }}{%- endif %}"
+    "{%- endfor %}"
+    "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}"
+)
+
+
+def test_response_hint_with_a_template_that_inserts_an_empty_think_block(tiny_model_dir, tmp_path):
+    """Qwen3-style templates put '<think>\\n\\n</think>' before a final assistant message. The hint goes right after
+    the generation prompt the unhinted samples come from instead, so hinted and unhinted samples share a mode."""
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    tok.chat_template = QWEN3_STYLE_TEMPLATE
+    chat = [{"role": "user", "content": "Q: problem needs-quarter?"}, {"role": "assistant", "content": "S1 alpha\n"}]
+    continued = tok.apply_chat_template(chat, continue_final_message=True, tokenize=False)
+    assert "</think>" in continued  # what the template alone would do
+    trainer = _recording(GHPOTrainer)(model=tiny_model_dir, reward_funcs=[accuracy_reward], processing_class=tok,
+                                      args=_config(tmp_path, hint_placement="response"),
+                                      train_dataset=make_dataset(chat=True))
+    trainer.train()
+    hinted = [tok.decode(list(p)) for p, _ in trainer.sampled[1]]
+    plain = tok.apply_chat_template(chat[:1], add_generation_prompt=True, tokenize=False)
+    assert plain + "S1 alpha\n" in hinted
+    assert not any("think" in text for text in hinted)

@@ -339,8 +339,21 @@ def test_hint_column_may_be_the_solution_column(tmp_path):
     path.write_text(json.dumps({"problem": "p", "solution": "x = \\boxed{3}"}) + "\n")
     dataset = load_training_dataset(str(path), hint_column="solution", chat=False, system_prompt=None)
     row = dataset[0]
-    assert row["solution"] == row["solution_hint"] == "x = \\boxed{3}"
+    assert row["solution_hint"] == "x = \\boxed{3}" and row["solution"] == "3"  # the gold is the boxed answer
     assert row["prompt"] == "p"
+
+
+@pytest.mark.parametrize("same_column", [True, False])
+def test_gsm8k_answer_column_gives_the_number_as_gold(tmp_path, same_column):
+    path = tmp_path / "gsm8k.jsonl"
+    answer = "She has 48 / 2 = <<48/2=24>>24 clips in May.\nSo 48 + 24 = <<48+24=72>>72 in all.\n#### 72"
+    path.write_text(json.dumps({"question": "How many clips?", "answer": answer}) + "\n")
+    hint_column = "answer" if same_column else None
+    dataset = load_training_dataset(str(path), problem_column="question", solution_column="answer",
+                                    hint_column=hint_column, chat=False, system_prompt=None)
+    row = dataset[0]
+    assert row["solution"] == "72" and row["prompt"] == "How many clips?"
+    assert row["solution_hint"] == (answer if same_column else None)
 
 
 def test_file_without_hint_column_gets_empty_hints(tmp_path):

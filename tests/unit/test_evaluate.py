@@ -2,6 +2,7 @@
 backend (no model)."""
 
 import argparse
+import json
 import math
 import re
 
@@ -364,3 +365,18 @@ def test_response_placement_in_eval_grades_hint_plus_continuation(tiny_model_dir
     tok = AutoTokenizer.from_pretrained(tiny_model_dir)
     ids = ev.tokenize_prompt(tok, [{"role": "user", "content": "Q"}, {"role": "assistant", "content": "Step 1: 2\n"}])
     assert tok.decode(ids).endswith("<|im_start|>assistant\nStep 1: 2\n")
+
+
+def test_eval_hints_follow_the_training_no_leak_rule(tmp_path):
+    """`ghpo eval --hint-ratio` cuts as training does: before the step that states the gold, not only the last."""
+    path = tmp_path / "eggs.jsonl"
+    solution = ("Mary has 4 dozen eggs, so 4 * 12 = 48 eggs.\nHe uses 21, so 48 - 21 = 27 eggs remain.\n"
+                "Check: 27 + 21 = 48.\nThe final answer is \\boxed{27}.")
+    path.write_text(json.dumps({"problem": "How many eggs remain?", "solution": "27", "solution_hint": solution}) + "\n")
+    problems = ev.load_benchmark(str(path), chat=False)
+    backend = _HintReader({p.prompt.split("\n\n", 1)[1]: p.gold for p in problems})
+    config = ev.EvalConfig(model="scripted", benchmarks=str(path), k="1", temperature=1.0, hint_ratios=[0.75],
+                           hint_unit="step", chat=False)
+    result = ev.evaluate_model(config, backend=backend, progress=False, log=lambda _: None)
+    (row,) = result["problems"][str(path)]
+    assert row["variants"]["hint@0.75"]["hint"] == "Mary has 4 dozen eggs, so 4 * 12 = 48 eggs."

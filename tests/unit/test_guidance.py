@@ -311,3 +311,109 @@ def test_render_response_placement():
         render_hinted_prompt([*chat, {"role": "assistant", "content": "x"}], "h", placement="response")
     assert guidance.default_hint_template("response") == "{hint}\n"
     assert guidance.default_hint_template("prompt") == DEFAULT_HINT_TEMPLATE
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# No leak: the gold value (issue 19)
+# ---------------------------------------------------------------------------------------------------------------
+ALGEBRA = ("We have $2x + 3 = 11$.\nSubtracting 3 gives $2x = 8$.\nDividing by 2 gives $x = 4$.\n"
+           "We check: $2 \\cdot 4 + 3 = 11$.\nThe final answer is $\\boxed{4}$.")
+EGGS = "Mary has 4 dozen eggs, so 4 * 12 = 48 eggs.\nHe uses 21, so 48 - 21 = 27 eggs remain.\nCheck: 27 + 21 = 48.\n#### 27"
+
+
+@pytest.mark.parametrize("solution, gold", [(ALGEBRA, "4"), (EGGS, "27")])
+def test_hints_stop_before_the_step_that_states_the_gold(solution, gold):
+    """The issue's leak cases: the answer is stated, then checked. Every unit and w < 1 now stops before it."""
+    old_leaks = 0
+    for unit in guidance.HINT_UNITS:
+        for w in (0.25, 0.5, 0.75):
+            old = guidance.cut_hint(solution, w, unit)
+            new = guidance.cut_hint(solution, w, unit, gold=gold)
+            old_leaks += guidance.states_gold(old, gold)
+            assert not guidance.states_gold(new, gold), (unit, w, new)
+            assert solution.startswith(new) and len(new) <= len(old)
+    assert old_leaks > 0  # the last-step rule alone let the answer through
+    before = {"4": 2, "27": 1}[gold]  # the lines before the one that states the gold
+    assert guidance.cut_hint(solution, 0.75, "step", gold=gold) == "\n".join(solution.split("\n")[:before])
+
+
+@pytest.mark.parametrize("sentence, gold, states", [
+    ("so 36 - 9 = 27 eggs", "27", True),
+    ("so 36 - 9 = 27 eggs", "$27$", True),
+    ("so 36 - 9 = 27 eggs", "\\boxed{27}", True),
+    ("so 36 - 9 = 127 eggs", "27", False),  # a longer number is not the gold
+    ("It costs $1,000 in all", "1000", True),
+    ("2.50 dollars each", "2.5", True),
+    ("half, that is $\\frac{1}{2}$", "0.5", True),
+    ("half, that is \\dfrac12", "1/2", True),
+    ("a quarter: 25% of them", "0.25", True),
+    ("a quarter: 25% of them", "25", True),
+    ("x = -4 here", "-4", True),
+    ("4 + 1 = 5", "-4", False),  # a negative gold needs its minus
+    ("x = -4 here", "4", True),  # a positive gold matches either way: the safe side
+    ("the angle is 30^\\circ", "30^\\circ", True),
+    ("the area is $2\\sqrt3$", "2\\sqrt{3}", True),
+    ("the area is $2 \\sqrt{3}$", "2\\sqrt3", True),
+    ("there are 2^(n-1) subsets", "2^{n-1}", True),
+    ("there are 2^n subsets", "2^{n-1}", False),
+    ("a circle of area $\\pi r^2$", "\\pi", True),
+    ("There is no such integer.", "No", True),
+    ("Note that it is not", "No", False),  # a word inside another is not the gold
+    ("and so on", "n", False),
+    ("Step 2: 3 + 4 = 7", "2", False),  # a step label is not a value
+    ("Step 2: 3 + 4 = 7", "7", True),
+])
+def test_gold_statement_forms(sentence, gold, states):
+    assert (guidance.gold_statement_start(sentence, gold) is not None) == states
+
+
+def test_math_verify_fallback_finds_what_a_string_compare_cannot():
+    from ghpo.rewards import same_math_value
+
+    sentence = "So there are $\\frac{n(n-3)}{2}$ diagonals."
+    assert guidance.gold_statement_start(sentence, "n(n-3)/2") is None
+    assert guidance.gold_statement_start(sentence, "n(n-3)/2", same_math_value) == 0
+
+
+def test_gold_in_the_first_sentence_leaves_no_hint():
+    solution = "There are 2 red balls.\nAdd 3 blue ones: 2 + 3 = 5.\nRemove 3: 5 - 3 = 2.\nThe answer is \\boxed{2}."
+    assert guidance.plan_hint_cuts(solution, (0.25, 0.5, 0.75), "step") != [None, None, None]
+    assert guidance.plan_hint_cuts(solution, (0.25, 0.5, 0.75), "step", gold="2") == [None, None, None]
+
+
+def test_a_char_cut_inside_a_number_never_writes_the_gold():
+    solution = "Step 1: 7 + 5 = 12\nStep 2: 12 - 11 = 1\nThe final answer is \\boxed{1}."
+    for end in range(1, 40):
+        ratio = end / len(guidance.strip_final_answer(solution))
+        if ratio < 1:
+            assert not guidance.states_gold(guidance.cut_hint(solution, ratio, "char", gold="1"), "1")
+
+
+def test_final_answer_of_worked_solutions():
+    assert guidance.final_answer_of("So 48 + 24 = <<48+24=72>>72.\n#### 72") == "72"
+    assert guidance.final_answer_of("Thus $x = \\boxed{\\frac{1}{2}}$.") == "\\frac{1}{2}"
+    assert guidance.final_answer_of("17") == "17"
+
+
+def test_real_solutions_never_give_the_gold():
+    """Every cut (w < 1, every unit) of real worked solutions: none states the gold value."""
+    from ghpo.data import load_champ_dataset, load_gsm_symbolic_dataset
+    from ghpo.rewards import same_math_value
+
+    rows = list(load_gsm_symbolic_dataset(200, chat=False)) + list(load_champ_dataset(60, chat=False))
+    cuts = 0
+    for row in rows:
+        for unit in ("token", "step", "char"):
+            for cut in guidance.plan_hint_cuts(row["solution_hint"], (0.25, 0.5, 0.75), unit, gold=row["solution"],
+                                               same_value=same_math_value):
+                if cut:
+                    cuts += 1
+                    assert not guidance.states_gold(cut, row["solution"], same_math_value), (row["solution"], cut)
+    assert cuts > 1000
+
+
+def test_retry_after_zero_gives_up_for_good():
+    m = guidance.HintMemory()
+    m.record_failure("p")
+    assert [m.take_visit("p", give_up_after=1, retry_after=0) for _ in range(6)] == [False] * 6
+    assert [m.take_visit("q", give_up_after=1, retry_after=0) for _ in range(2)] == [True, True]  # never failed
