@@ -31,7 +31,7 @@ from .data import (
     load_training_dataset,
     validate_dataset,
 )
-from .trainer import GHPOConfig
+from .trainer import GHPOConfig, set_aside_records_from
 
 QUICKSTART = "quickstart_cpu"
 DEFAULT_MODEL = "smollm2-135m-instruct"
@@ -155,7 +155,12 @@ def prepare_training(script_args, training_args, model_args):
 
 
 class MetricsFileCallback(TrainerCallback):
-    """Appends every log line (one per logged step) to <output_dir>/metrics.jsonl."""
+    """Appends every log line (one per logged step) to <output_dir>/metrics.jsonl; after a resume, the lines of the
+    steps after the checkpoint (logged again) move to metrics.jsonl.superseded."""
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        if state.is_world_process_zero and state.global_step > 0:
+            set_aside_records_from(os.path.join(args.output_dir, "metrics.jsonl"), state.global_step + 1)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not state.is_world_process_zero or not logs:

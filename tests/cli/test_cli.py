@@ -210,3 +210,14 @@ def test_user_layouts_train_with_hints_from_the_named_column(layout, tiny_model_
         assert any(h in stage["prompt"] for h in hints for stage in record["stages"][1:])
     metrics = [json.loads(line) for line in open(out / "metrics.jsonl") if '"loss"' in line]
     assert all(m["ghpo/hard_frac"] == 1.0 and m["ghpo/unhintable_frac"] == 0.0 for m in metrics)
+
+
+def test_metrics_after_resume_hold_each_step_once(tmp_path):
+    from types import SimpleNamespace
+
+    path = tmp_path / "metrics.jsonl"
+    path.write_text("".join(json.dumps({"step": s, "loss": 0.1 * s}) + "\n" for s in (1, 2, 3, 4)))
+    state = SimpleNamespace(is_world_process_zero=True, global_step=2)  # resumed from checkpoint-2
+    cli.MetricsFileCallback().on_train_begin(SimpleNamespace(output_dir=str(tmp_path)), state, None)
+    assert [json.loads(line)["step"] for line in open(path)] == [1, 2]
+    assert [json.loads(line)["step"] for line in open(str(path) + ".superseded")] == [3, 4]
