@@ -31,7 +31,8 @@ from .data import (
     load_training_dataset,
     validate_dataset,
 )
-from .trainer import GHPOConfig, set_aside_records_from
+from .rollouts import set_aside_records_from
+from .trainer import GHPOConfig
 
 QUICKSTART = "quickstart_cpu"
 DEFAULT_MODEL = "smollm2-135m-instruct"

@@ -45,7 +45,9 @@ __all__ = [
     "DEFAULT_SYSTEM_PROMPT",
     "DatasetValidationError",
     "ValidationReport",
+    "HintDataReport",
     "arith_level_spec",
+    "check_hint_columns",
     "format_prompts",
     "load_champ_dataset",
     "load_gsm_symbolic_dataset",
@@ -55,6 +57,7 @@ __all__ = [
     "make_conversation",
     "make_problem_id",
     "normalize_champ_answer",
+    "spread_rows",
     "validate_dataset",
 ]
 
@@ -299,6 +302,47 @@ def validate_dataset(
     for warning in report.warnings:
         logger.warning(warning)
     return report
+
+
+def check_hint_columns(columns: Sequence[str] | None, hint_column: str | None, gold_column: str | None) -> None:
+    """The columns guidance reads must exist: a missing hint column would silently make GHPO plain GRPO.
+    ``columns`` None (an IterableDataset without known features): nothing to check."""
+    if not columns:
+        return
+    for field_name, name, holds, off in (("hint_column", hint_column, "worked solution", "plain GRPO"),
+                                         ("hint_gold_column", gold_column, "gold answer", "no gold check in hints")):
+        if name is not None and name not in columns:
+            raise DatasetValidationError(
+                f"{field_name}={name!r} is not a column of train_dataset; its columns are {list(columns)}. Name the "
+                f"column that holds the {holds}, or {field_name}=None ({off}).", column=name)
+
+
+@dataclass
+class HintDataReport:
+    """What guidance can do with a training set, known before any generation (``GHPOTrainer.inspect_hint_data``):
+    rows whose gold answer the trigger cannot parse (their groups are never hard) and rows without a usable hint
+    (no text, one step, or the gold value stated in the first sentence)."""
+
+    hint_column: str
+    trigger: str
+    rows_checked: int
+    rows_total: int
+    gold_unparsable: int
+    without_usable_hint: int
+
+    def summary(self) -> str:
+        of = f"of {self.rows_checked} rows" + (
+            f" (spread over {self.rows_total})" if self.rows_checked < self.rows_total else "")
+        return (f"GHPO hint data: hints cut from column {self.hint_column!r}; {self.gold_unparsable} {of} have a gold "
+                f"answer the trigger {self.trigger!r} cannot parse (never hinted); {self.without_usable_hint} have no "
+                "usable hint (no text, one step, or the gold stated in the first sentence).")
+
+
+def spread_rows(dataset: datasets.Dataset, max_rows: int) -> list[dict]:
+    """At most ``max_rows`` rows spread evenly over ``dataset`` (all of them when it is smaller)."""
+    n = len(dataset)
+    k = min(n, max_rows)
+    return [dataset[i] for i in sorted({i * n // k for i in range(k)})]
 
 
 # ---------------------------------------------------------------------------------------------- prompts

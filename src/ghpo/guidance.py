@@ -689,3 +689,162 @@ def visit_stages(usable: Sequence[int], first: int, per_visit: int = 0) -> list[
     """
     tried = [s for s in usable if s >= first]
     return tried[:per_visit] if per_visit > 0 else tried
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The round planner: which (group, stage) jobs each round samples, and what each group trains on
+# --------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class GuidanceBudget:
+    """The scalar knobs of guidance (``GHPOConfig``'s ``hint_*`` budget fields; DESIGN.md "Beyond the paper").
+
+    ``memory``: whether a ``HintMemory`` is kept (start, give-up and climb rules need it). ``rounds``: ``sequential``
+    (a round per stage, still-hard groups only; the paper) or ``single`` (every stage at once). ``unrescued``: what a
+    group no stage rescued trains on, ``last_stage`` (the paper) or ``original``.
+    """
+
+    threshold: float = 0.0
+    rounds: str = "sequential"
+    unrescued: str = "last_stage"
+    memory: bool = False
+    memory_start: str = "below"
+    give_up_after: int = 0
+    retry_after: int = 4
+    stages_per_visit: int = 0
+
+
+@dataclass
+class GuidanceOutcome:
+    """What guidance decided for one batch: the trainer swaps rows by ``trained_stage`` and logs the rest."""
+
+    all_wrong: list[bool]
+    hard: list[bool]
+    rescued_at: dict[int, int]  # group -> the least stage whose samples had a right answer
+    trained_stage: dict[int, int]  # group -> the stage whose samples it trains on (absent: its unhinted samples)
+    rounds: int  # generation rounds, round 0 included
+    skipped: int  # (group, stage) jobs not sampled: the stage's cut was empty or repeated
+    given_up: int  # hard groups not hinted this visit (memory gave up on them)
+    saved_stages: int  # usable stages memory spared this visit
+
+
+class GuidancePlanner:
+    """GHPO's decisions for one batch of groups, as plan -> run -> report (the shape of vLLM's scheduler):
+
+    >>> planner = GuidancePlanner([[0.0, 0.0], [1.0, 0.0]], [True, True], lambda g: ["h1", "h2"], ["a", "b"], 2)
+    >>> rounds = planner.rounds()
+    >>> next(rounds)  # group 1 has a right answer: plain GRPO; group 0 is hard
+    [(0, 0)]
+    >>> planner.record(0, 0, [0.0, 1.0])  # rescued at stage 0: no further round
+    >>> list(rounds), planner.finish().trained_stage
+    ([], {0: 0})
+
+    ``round0``: each group's trigger values before hints (DESIGN.md step 3); ``has_hint``: whether it has hint text;
+    ``plan_of(g)``: its per-stage hints (``plan_hint_cuts``; None = skipped stage), asked only for all-wrong groups;
+    ``keys``: problem keys for the memory. ``rounds()`` yields each round's (group, stage) jobs; the caller samples
+    them and ``record``s each job's trigger values before asking for the next round; ``finish()`` chooses the stage
+    each group trains on and updates the memory.
+    """
+
+    def __init__(self, round0: Sequence[Sequence[float | None]], has_hint: Sequence[bool],
+                 plan_of: Callable[[int], list[str | None]], keys: Sequence[str], num_stages: int,
+                 budget: GuidanceBudget = GuidanceBudget(), memory: HintMemory | None = None):
+        if budget.rounds not in HINT_ROUNDS:
+            raise ValueError(f"Unknown hint rounds {budget.rounds!r}; valid: {', '.join(HINT_ROUNDS)}.")
+        if budget.memory and memory is None:
+            raise ValueError("budget.memory needs a HintMemory.")
+        self.budget, self.memory, self.keys, self.num_stages = budget, memory if budget.memory else None, keys, num_stages
+        self.round0 = [list(t) for t in round0]
+        n = len(self.round0)
+        self.all_wrong = select_hard_groups(self.round0, has_hint, budget.threshold)
+        self.plans = {g: plan_of(g) for g in range(n) if self.all_wrong[g]}
+        self.hard = [self.all_wrong[g] and any(self.plans[g]) for g in range(n)]  # no usable hint: nothing to add
+        self.usable = {g: [s for s, h in enumerate(plan) if h is not None] for g, plan in self.plans.items()}
+        # The stage indices this visit may use: first[g] <= s <= last[g].
+        self.first, self.last = [0] * n, [num_stages - 1] * n
+        self.given_up: set[int] = set()
+        self.saved = 0
+        if self.memory is not None:
+            self._consult_memory()
+        self.triggers: dict[int, dict[int, list[float | None]]] = {}
+        self.rescued_at: dict[int, int] = {}
+        self.num_rounds, self.skipped = 1, 0
+
+    def _consult_memory(self) -> None:
+        b, memory = self.budget, self.memory
+        for g in range(len(self.round0)):
+            key = self.keys[g]
+            if not self.hard[g]:
+                if is_rescued(self.round0[g], b.threshold):
+                    memory.forget(key)  # solved unaided: needs no head start any more
+                continue
+            self.first[g] = memory.first_stage(key, b.memory_start)
+            if not memory.take_visit(key, b.give_up_after, b.retry_after):
+                self.given_up.add(g)
+            tried = visit_stages(self.usable[g], self.first[g], b.stages_per_visit)
+            if b.stages_per_visit:
+                self.last[g] = tried[-1] if tried else -1
+            self.saved += len(self.usable[g]) if g in self.given_up else len(self.usable[g]) - len(tried)
+
+    def rounds(self):
+        """Each round's jobs, (group, stage) pairs: one round per stage for the groups still hard (sequential), or
+        every remaining stage at once (single). Empty or repeated stages are skipped, a round with no job too."""
+        still_hard = [g for g, h in enumerate(self.hard) if h and g not in self.given_up]
+        stage_lists = [[s] for s in range(self.num_stages)]
+        if self.budget.rounds == "single":
+            stage_lists = [list(range(self.num_stages))]
+        for stages in stage_lists:
+            due = [(g, s) for s in stages for g in still_hard if self.first[g] <= s <= self.last[g]]
+            jobs = [(g, s) for g, s in due if self.plans[g][s] is not None]
+            self.skipped += len(due) - len(jobs)
+            if not jobs:
+                continue
+            self.num_rounds += 1
+            yield jobs
+            for g in still_hard:
+                right = [s for s in sorted(self.triggers.get(g, {}))
+                         if is_rescued(self.triggers[g][s], self.budget.threshold)]
+                if right:
+                    self.rescued_at[g] = right[0]  # the least help that was enough
+            still_hard = [g for g in still_hard if g not in self.rescued_at]
+
+    def record(self, group: int, stage: int, triggers: Sequence[float | None]) -> None:
+        """The trigger values of the G samples of ``group`` under stage ``stage``'s hint."""
+        self.triggers.setdefault(group, {})[stage] = list(triggers)
+
+    def finish(self) -> GuidanceOutcome:
+        """The stage each group trains on (its rescue, or if none its last stage with ``unrescued="last_stage"``),
+        and the memory's end-of-visit update for every group that was sampled with a hint."""
+        trained: dict[int, int] = {}
+        for g, by_stage in self.triggers.items():
+            s = self.rescued_at.get(g, max(by_stage))
+            if g in self.rescued_at or self.budget.unrescued == "last_stage":
+                trained[g] = s
+            if self.memory is not None:
+                self.memory.end_visit(self.keys[g], self.rescued_at.get(g), max(by_stage), self.usable[g],
+                                      climb=bool(self.budget.stages_per_visit))
+        return GuidanceOutcome(self.all_wrong, self.hard, dict(self.rescued_at), trained, self.num_rounds,
+                               self.skipped, len(self.given_up), self.saved)
+
+
+def guidance_metrics(round0: Sequence[Sequence[float | None]], outcome: GuidanceOutcome, ratios: Sequence[float],
+                     hint_tokens: int, extra_tokens: int, memory: bool = False) -> dict[str, float]:
+    """The ``ghpo/*`` metrics of one batch (README glossary): fractions are of all groups; ``hint_tokens`` is the
+    total policy tokens of the hints trained on, ``extra_tokens`` every token sampled by hint stages."""
+    n = len(outcome.hard)
+    metrics = {
+        "ghpo/hard_frac": sum(outcome.hard) / n,
+        "ghpo/unhintable_frac": (sum(outcome.all_wrong) - sum(outcome.hard)) / n,
+        "ghpo/trigger_none_frac": sum(group_has_unscored(t) for t in round0) / n,
+        **{f"ghpo/rescued_frac/{r:g}": sum(1 for v in outcome.rescued_at.values() if v == s) / n
+           for s, r in enumerate(ratios)},
+        "ghpo/unsolved_frac": (sum(outcome.hard) - len(outcome.rescued_at)) / n,
+        "ghpo/hint_ratio_mean": sum(ratios[s] for s in outcome.trained_stage.values()) / n,
+        "ghpo/hint_tokens_mean": hint_tokens / n,
+        "ghpo/gen_rounds": float(outcome.rounds),
+        "ghpo/skipped_stages": float(outcome.skipped),
+    }
+    if memory:
+        metrics["ghpo/memory_given_up"] = outcome.given_up / n
+        metrics["ghpo/memory_saved_stages"] = float(outcome.saved_stages)
+    metrics["ghpo/extra_completion_tokens"] = float(extra_tokens)
+    return metrics

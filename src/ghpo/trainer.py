@@ -38,50 +38,14 @@ from trl.data_utils import is_conversational
 from trl.trainer.utils import is_async_callable
 
 from . import guidance
+from .data import HintDataReport, check_hint_columns, spread_rows
 from .rewards import same_math_value
+from .rollouts import ROLLOUTS_FILE, append_records, rollout_records, set_aside_records_from
 
 HINT_STATE_FILE = "ghpo_state.json"
-ROLLOUTS_FILE = "rollouts.jsonl"
 _MAX_CACHED_PLANS = 100_000  # hint plans kept per trainer; cleared when full (a plan is cheap to redo)
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class HintDataReport:
-    """What ``GHPOTrainer.inspect_hint_data`` found in the training data before any generation."""
-
-    hint_column: str
-    trigger: str
-    rows_checked: int
-    rows_total: int
-    gold_unparsable: int
-    without_usable_hint: int
-
-    def summary(self) -> str:
-        of = f"of {self.rows_checked} rows" + (f" (checked out of {self.rows_total})" if self.rows_checked < self.rows_total else "")
-        return (f"GHPO hint data: hints cut from column {self.hint_column!r}; {self.gold_unparsable} {of} have a gold answer "
-                f"the trigger {self.trigger!r} cannot parse (never hinted); {self.without_usable_hint} have no usable "
-                "hint (no text, one step, or the gold stated in the first sentence).")
-
-
-def set_aside_records_from(path: str, step: int) -> int:
-    """After a resume from the checkpoint of ``step``, move the JSONL records of ``path`` logged at step >= ``step``
-    (they will be logged again) to ``<path>.superseded``, so the file holds each step once and nothing is lost.
-    Returns how many records moved."""
-    if not os.path.exists(path):
-        return 0
-    with open(path) as f:
-        lines = f.readlines()
-    later = [bool(line.strip()) and json.loads(line).get("step", -1) >= step for line in lines]
-    keep = [line for line, drop in zip(lines, later) if not drop]
-    moved = [line for line, drop in zip(lines, later) if drop]
-    if moved:
-        with open(path + ".superseded", "a") as f:
-            f.writelines(moved)
-        with open(path, "w") as f:
-            f.writelines(keep)
-    return len(moved)
 
 
 @dataclass
@@ -341,7 +305,11 @@ class GHPOTrainer(GRPOTrainer):
         self._trigger_known: dict[tuple, float | None] = {}
         if not is_async_callable(self._trigger_func):
             self.reward_funcs[self._trigger_index] = _reuse_known(self._trigger_func, self._trigger_known)
-        self._check_hint_columns(self.train_dataset)
+        self._budget = guidance.GuidanceBudget(
+            threshold=args.hint_trigger_threshold, rounds=args.hint_rounds, unrescued=args.hint_unrescued,
+            memory=args.hint_memory, memory_start=args.hint_memory_start, give_up_after=args.hint_give_up_after,
+            retry_after=args.hint_retry_after, stages_per_visit=args.hint_stages_per_visit)
+        check_hint_columns(getattr(self.train_dataset, "column_names", None), args.hint_column, args.hint_gold_column)
         if self.accelerator.is_main_process and isinstance(self.train_dataset, datasets.Dataset):
             self.hint_data = self.inspect_hint_data(self.train_dataset)
             logger.warning(self.hint_data.summary())
@@ -403,75 +371,28 @@ class GHPOTrainer(GRPOTrainer):
             for i in range(n_local)
         ]
         rows = gather_object(local)
-        num_groups = len(rows) // G
-        heads = [rows[g * G] for g in range(num_groups)]
-        round0 = [[rows[g * G + j].trigger for j in range(G)] for g in range(num_groups)]
-        has_text = [isinstance(h.hint, str) and h.hint.strip() != "" for h in heads]
-        all_wrong = guidance.select_hard_groups(round0, has_text, args.hint_trigger_threshold)
-        # Per stage, the hint text or None (empty, or no more than the stage before): such a stage is skipped.
-        plans = {g: self._plan_hints(heads[g].hint, self._gold(heads[g].columns)) for g in range(num_groups) if all_wrong[g]}
-        hard = [all_wrong[g] and any(plans[g]) for g in range(num_groups)]  # no usable hint: nothing to add
-        keys = [guidance.problem_key(h.problem_id, h.prompt) for h in heads]
-        usable = {g: [s for s, h in enumerate(plan) if h is not None] for g, plan in plans.items()}
-        # Per group, the stage indices this visit may use: first_stage[g] <= s <= last_stage[g].
-        first_stage, last_stage = [0] * num_groups, [len(self.hint_ratios) - 1] * num_groups
-        given_up, saved = set(), 0
-        if args.hint_memory:
-            memory = self.hint_memory
-            for g in range(num_groups):
-                if not hard[g]:
-                    if guidance.is_rescued(round0[g], args.hint_trigger_threshold):
-                        memory.forget(keys[g])  # solved unaided: needs no head start any more
-                    continue
-                first_stage[g] = memory.first_stage(keys[g], args.hint_memory_start)
-                if not memory.take_visit(keys[g], args.hint_give_up_after, args.hint_retry_after):
-                    given_up.add(g)
-                tried = guidance.visit_stages(usable[g], first_stage[g], args.hint_stages_per_visit)
-                if args.hint_stages_per_visit:
-                    last_stage[g] = tried[-1] if tried else -1
-                saved += len(usable[g]) if g in given_up else len(usable[g]) - len(tried)
-
-        # Rounds of (group, stage) jobs: one per stage for the groups still hard ('sequential', the paper), or every
-        # remaining stage at once ('single').
-        still_hard = [g for g in range(num_groups) if hard[g] and g not in given_up]
-        stage_samples: dict[int, dict[int, list[_Sample]]] = {}
-        rescued_at: dict[int, int] = {}
-        extra_tokens, rounds, skipped = 0, 1, 0
-        stage_lists = [[s] for s in range(len(self.hint_ratios))]
-        if args.hint_rounds == "single":
-            stage_lists = [list(range(len(self.hint_ratios)))]
-        for stages in stage_lists:
-            due = [(g, s) for s in stages for g in still_hard if first_stage[g] <= s <= last_stage[g]]
-            jobs = [(g, s) for g, s in due if plans[g][s] is not None]
-            skipped += len(due) - len(jobs)
-            if not jobs:
-                continue
-            rounds += 1
-            for (g, s), samples, tokens in self._run_round(jobs, heads, plans):
+        heads = rows[::G]
+        planner = guidance.GuidancePlanner(
+            round0=[[r.trigger for r in rows[g * G:(g + 1) * G]] for g in range(len(heads))],
+            has_hint=[isinstance(h.hint, str) and h.hint.strip() != "" for h in heads],
+            plan_of=lambda g: self._plan_hints(heads[g].hint, self._gold(heads[g].columns)),
+            keys=[guidance.problem_key(h.problem_id, h.prompt) for h in heads],
+            num_stages=len(self.hint_ratios), budget=self._budget, memory=self.hint_memory)
+        samples: dict[tuple[int, int], list[_Sample]] = {}
+        extra_tokens = 0
+        for jobs in planner.rounds():
+            for job, sampled, tokens in self._run_round(jobs, heads, planner.plans):
                 extra_tokens += tokens  # padding shards count too
-                if samples is not None:
-                    stage_samples.setdefault(g, {})[s] = samples
-            for g in still_hard:
-                right = [s for s in sorted(stage_samples.get(g, {})) if guidance.is_rescued(
-                    [x.trigger for x in stage_samples[g][s]], args.hint_trigger_threshold)]
-                if right:
-                    rescued_at[g] = right[0]  # the least help that was enough
-            still_hard = [g for g in still_hard if g not in rescued_at]
+                if sampled is not None:
+                    samples[job] = sampled
+                    planner.record(*job, [x.trigger for x in sampled])
+        outcome = planner.finish()
 
-        # The group trains on the stage that rescued it, or (never rescued) on the last stage or the original.
-        chosen: dict[int, tuple[float, list[_Sample]]] = {}
-        for g, by_stage in stage_samples.items():
-            s = rescued_at.get(g, max(by_stage))
-            if g in rescued_at or args.hint_unrescued == "last_stage":
-                chosen[g] = (self.hint_ratios[s], by_stage[s])
-            if args.hint_memory:
-                self.hint_memory.end_visit(keys[g], rescued_at.get(g), max(by_stage), usable[g],
-                                           climb=bool(args.hint_stages_per_visit))
-        chosen_hint = {g: plans[g][self.hint_ratios.index(r)] for g, (r, _) in chosen.items()}
+        # Swap each hinted group's rows for the samples of the stage it trains on (DESIGN.md step 5).
         for i in range(n_local):
             g, j = divmod(rank * n_local + i, G)
-            if g in chosen:
-                x = chosen[g][1][j]
+            if g in outcome.trained_stage:
+                x = samples[g, outcome.trained_stage[g]][j]
                 prompts[i] = x.prompt  # on purpose: reward functions and completion logs see the prompt used
                 prompt_ids[i], completion_ids[i], completions[i] = x.prompt_ids, x.completion_ids, x.completion
                 if logprobs is not None:
@@ -480,16 +401,15 @@ class GHPOTrainer(GRPOTrainer):
             if args.hint_placement == "response":
                 # The completion continues the hint: rewards get the opening to grade the whole answer. The same
                 # list object is TRL's `inputs`, whose columns TRL passes to every reward function.
-                prefix = args.hint_template.format(hint=chosen_hint[g]) if g in chosen else ""
-                inputs[i] = {**inputs[i], "response_prefix": prefix}
+                hint = planner.plans[g][outcome.trained_stage[g]] if g in outcome.trained_stage else None
+                inputs[i] = {**inputs[i], "response_prefix": args.hint_template.format(hint=hint) if hint else ""}
         self._trigger_known.clear()
         self._trigger_known.update(
             {_trigger_key(prompts[i], completion_ids[i]): trigger[i] for i in range(n_local)})
 
-        self._log_guidance(num_groups, hard, all_wrong, round0, rescued_at, chosen_hint, chosen, extra_tokens,
-                           rounds, skipped, len(given_up), saved)
+        self._log_guidance(planner, outcome, extra_tokens)
         if args.log_rollouts and self.accelerator.is_main_process:
-            self._write_rollouts(rows, heads, keys, hard, plans, stage_samples, chosen)
+            self._write_rollouts(rows, planner, outcome, samples)
         return prompt_ids, completion_ids, tool_mask, completions, logprobs, extra_fields, images, tool_images
 
     def _run_round(self, jobs: list[tuple[int, int]], heads: list[_Row], plans: dict) -> list:
@@ -526,34 +446,18 @@ class GHPOTrainer(GRPOTrainer):
         gold = columns.get(self.args.hint_gold_column) if self.args.hint_gold_column else None
         return None if gold is None else str(gold)
 
-    def _check_hint_columns(self, dataset) -> None:
-        """The columns guidance reads must exist: a missing hint column would silently make GHPO plain GRPO."""
-        columns = getattr(dataset, "column_names", None)
-        if not columns:  # an IterableDataset without known features: rows are checked as they come
-            return
-        for field_name in ("hint_column", "hint_gold_column"):
-            name = getattr(self.args, field_name)
-            if name is not None and name not in columns:
-                raise ValueError(
-                    f"{field_name}={name!r} is not a column of train_dataset; its columns are {list(columns)}. "
-                    f"Name the column that holds the {'worked solution' if field_name == 'hint_column' else 'gold answer'}"
-                    f", or {field_name}=None ({'plain GRPO' if field_name == 'hint_column' else 'no gold check in hints'}).")
-
     def inspect_hint_data(self, dataset, max_rows: int = 1000) -> HintDataReport:
-        """What guidance can do with ``dataset`` before any generation: the rows whose gold answer the trigger
-        cannot parse (their groups are never hard) and the rows without a usable hint (no text, one step, or the
-        gold stated in the first sentence). Looks at ``max_rows`` rows spread evenly over the dataset."""
-        n = len(dataset)
-        picked = sorted({round(i * n / min(n, max_rows)) for i in range(min(n, max_rows))})
-        rows = [dataset[i] for i in picked]
+        """What guidance can do with ``dataset`` before any generation (``ghpo.data.HintDataReport``): the trigger
+        scores a probe answer against each row's gold (None: it cannot parse it), and each row's hint is planned."""
+        rows = spread_rows(dataset, max_rows)
         chat = is_conversational({"prompt": rows[0]["prompt"]})
         probe = [[{"role": "assistant", "content": "\\boxed{0}"}] if chat else "\\boxed{0}" for _ in rows]
-        columns = [_reward_columns(r) for r in rows]
-        trigger = self._score_trigger(columns, [r["prompt"] for r in rows], probe, [[] for _ in rows])
+        trigger = self._score_trigger([_reward_columns(r) for r in rows], [r["prompt"] for r in rows], probe,
+                                      [[] for _ in rows])
         hints = [r.get(self.args.hint_column) for r in rows]
         usable = [isinstance(h, str) and h.strip() != "" and any(self._plan_hints(h, self._gold(r)))
                   for h, r in zip(hints, rows)]
-        return HintDataReport(self.args.hint_column, self.args.hint_trigger_reward, len(rows), n,
+        return HintDataReport(self.args.hint_column, self.args.hint_trigger_reward, len(rows), len(dataset),
                               sum(v is None for v in trigger), len(rows) - sum(usable))
 
     def _sample_hinted(self, heads: list[_Row], hints: list[str]) -> list[_Sample]:
@@ -610,42 +514,26 @@ class GHPOTrainer(GRPOTrainer):
             raise ValueError(f"Trigger reward {self.args.hint_trigger_reward!r} returned {len(values)} values for {len(prompts)} completions.")
         return [None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v) for v in values]
 
-    def _log_guidance(self, num_groups, hard, all_wrong, round0, rescued_at, chosen_hint, chosen, extra_tokens,
-                      rounds, skipped, given_up, saved):
-        m = self._metrics["train"]
-        m["ghpo/hard_frac"].append(sum(hard) / num_groups)
-        m["ghpo/unhintable_frac"].append((sum(all_wrong) - sum(hard)) / num_groups)
-        m["ghpo/trigger_none_frac"].append(sum(guidance.group_has_unscored(t) for t in round0) / num_groups)
-        for s, ratio in enumerate(self.hint_ratios):
-            m[f"ghpo/rescued_frac/{ratio:g}"].append(sum(1 for v in rescued_at.values() if v == s) / num_groups)
-        m["ghpo/unsolved_frac"].append((sum(hard) - len(rescued_at)) / num_groups)
-        m["ghpo/hint_ratio_mean"].append(sum(r for r, _ in chosen.values()) / num_groups)
-        hint_tokens = [len(self._tokenizer(h, add_special_tokens=False)["input_ids"]) for h in chosen_hint.values()]
-        m["ghpo/hint_tokens_mean"].append(sum(hint_tokens) / num_groups)
-        m["ghpo/gen_rounds"].append(float(rounds))
-        m["ghpo/skipped_stages"].append(float(skipped))
-        if self.args.hint_memory:
-            m["ghpo/memory_given_up"].append(given_up / num_groups)
-            m["ghpo/memory_saved_stages"].append(float(saved))
-        m["ghpo/extra_completion_tokens"].append(float(extra_tokens))
+    def _log_guidance(self, planner: guidance.GuidancePlanner, outcome: guidance.GuidanceOutcome, extra_tokens: int):
+        hints = [planner.plans[g][s] for g, s in outcome.trained_stage.items()]
+        hint_tokens = sum(len(self._tokenizer(h, add_special_tokens=False)["input_ids"]) for h in hints)
+        metrics = guidance.guidance_metrics(planner.round0, outcome, self.hint_ratios, hint_tokens, extra_tokens,
+                                            memory=self.args.hint_memory)
+        for key, value in metrics.items():
+            self._metrics["train"][key].append(value)
 
-    def _write_rollouts(self, rows, heads, keys, hard, plans, stage_samples, chosen):
+    def _write_rollouts(self, rows: list[_Row], planner: guidance.GuidancePlanner, outcome: guidance.GuidanceOutcome,
+                        samples: dict[tuple[int, int], list[_Sample]]):
         G = self.num_generations
-        path = os.path.join(self.args.output_dir, ROLLOUTS_FILE)
-        os.makedirs(self.args.output_dir, exist_ok=True)
-        with open(path, "a") as f:
-            for g, head in enumerate(heads):
-                stages = [{"ratio": 0.0, "hint": "", "prompt": _text(head.prompt),
-                           "completions": [rows[g * G + j].completion_text for j in range(G)],
-                           "trigger": [rows[g * G + j].trigger for j in range(G)]}]
-                stages += [{"ratio": self.hint_ratios[s], "hint": plans[g][s], "prompt": _text(x[0].prompt),
-                            "completions": [_text(y.completion) for y in x], "trigger": [y.trigger for y in x]}
-                           for s, x in sorted(stage_samples.get(g, {}).items())]
-                record = {"step": self.state.global_step, "problem_id": keys[g], "gold": self._gold(head.columns),
-                          "hard": hard[g], "trained_ratio": chosen[g][0] if g in chosen else 0.0,
-                          "skipped_ratios": [r for r, h in zip(self.hint_ratios, plans.get(g, [])) if h is None],
-                          "stages": stages}
-                f.write(json.dumps(record) + "\n")
+        groups = [rows[g * G:(g + 1) * G] for g in range(len(outcome.hard))]
+        records = rollout_records(
+            step=self.state.global_step, ratios=self.hint_ratios, planner=planner, outcome=outcome,
+            golds=[self._gold(group[0].columns) for group in groups],
+            unhinted=[(_text(group[0].prompt), [r.completion_text for r in group], [r.trigger for r in group])
+                      for group in groups],
+            hinted={job: (_text(x[0].prompt), [_text(y.completion) for y in x], [y.trigger for y in x])
+                    for job, x in samples.items()})
+        append_records(os.path.join(self.args.output_dir, ROLLOUTS_FILE), records)
 
 
 def render_continued_chat(processing_class, prompts: list, chat_template=None, chat_template_kwargs=None) -> list:
