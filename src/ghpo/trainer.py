@@ -200,6 +200,13 @@ class GHPOConfig(GRPOConfig):
         },
     )
 
+    def guidance_budget(self) -> guidance.GuidanceBudget:
+        """The scalar knobs ``guidance.GuidancePlanner`` takes."""
+        return guidance.GuidanceBudget(
+            threshold=self.hint_trigger_threshold, rounds=self.hint_rounds, unrescued=self.hint_unrescued,
+            memory=self.hint_memory, memory_start=self.hint_memory_start, give_up_after=self.hint_give_up_after,
+            retry_after=self.hint_retry_after, stages_per_visit=self.hint_stages_per_visit)
+
     def __post_init__(self):
         # TRL defaults bf16 to True, which transformers rejects on a machine without a bf16 GPU unless use_cpu is
         # set; left unset, fall back to fp32 there so `ghpo train` works on a laptop as it is.
@@ -274,7 +281,7 @@ class GHPOTrainer(GRPOTrainer):
         else:
             reward_funcs = _finite_rewards(reward_funcs)
         super().__init__(model, reward_funcs, args, *pos, **kwargs)
-        if self.use_vllm:  # colocated vLLM on CPU cannot take TRL's per-tensor weight sync (ghpo/vllm_cpu.py)
+        if self.use_vllm:  # only colocated vLLM on a CPU, where TRL's per-tensor weight sync fails (ghpo/vllm_cpu.py)
             from .vllm_cpu import patch_colocate_sync_for_cpu
 
             patch_colocate_sync_for_cpu(self.vllm_generation)
@@ -305,10 +312,7 @@ class GHPOTrainer(GRPOTrainer):
         self._trigger_known: dict[tuple, float | None] = {}
         if not is_async_callable(self._trigger_func):
             self.reward_funcs[self._trigger_index] = _reuse_known(self._trigger_func, self._trigger_known)
-        self._budget = guidance.GuidanceBudget(
-            threshold=args.hint_trigger_threshold, rounds=args.hint_rounds, unrescued=args.hint_unrescued,
-            memory=args.hint_memory, memory_start=args.hint_memory_start, give_up_after=args.hint_give_up_after,
-            retry_after=args.hint_retry_after, stages_per_visit=args.hint_stages_per_visit)
+        self._budget = args.guidance_budget()
         check_hint_columns(getattr(self.train_dataset, "column_names", None), args.hint_column, args.hint_gold_column)
         if self.accelerator.is_main_process and isinstance(self.train_dataset, datasets.Dataset):
             self.hint_data = self.inspect_hint_data(self.train_dataset)
