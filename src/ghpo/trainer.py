@@ -22,6 +22,7 @@ import json
 import logging
 import math
 import os
+import pickle
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -382,14 +383,18 @@ class GHPOTrainer(GRPOTrainer):
             plan_of=lambda g: self._plan_hints(heads[g].hint, self._gold(heads[g].columns)),
             keys=[guidance.problem_key(h.problem_id, h.prompt) for h in heads],
             num_stages=len(self.hint_ratios), budget=self._budget, memory=self.hint_memory)
-        samples: dict[tuple[int, int], list[_Sample]] = {}
+        samples: dict[tuple[int, int], list[_Sample]] = {}  # the jobs whose group has rows on this process
+        texts: dict[tuple[int, int], tuple] = {}  # with log_rollouts, on the main process: every job's texts
         extra_tokens = 0
         for jobs in planner.rounds():
-            for job, sampled, tokens in self._run_round(jobs, heads, planner.plans):
+            for job, triggers, tokens, sampled, text in self._run_round(jobs, heads, planner.plans, n_local):
                 extra_tokens += tokens  # padding shards count too
+                if triggers is not None:
+                    planner.record(*job, triggers)
                 if sampled is not None:
                     samples[job] = sampled
-                    planner.record(*job, [x.trigger for x in sampled])
+                if text is not None:
+                    texts[job] = text
         outcome = planner.finish()
 
         # Swap each hinted group's rows for the samples of the stage it trains on (DESIGN.md step 5).
@@ -413,23 +418,47 @@ class GHPOTrainer(GRPOTrainer):
 
         self._log_guidance(planner, outcome, extra_tokens)
         if args.log_rollouts and self.accelerator.is_main_process:
-            self._write_rollouts(rows, planner, outcome, samples)
+            self._write_rollouts(rows, planner, outcome, texts)
         return prompt_ids, completion_ids, tool_mask, completions, logprobs, extra_fields, images, tool_images
 
-    def _run_round(self, jobs: list[tuple[int, int]], heads: list[_Row], plans: dict) -> list:
+    def _run_round(self, jobs: list[tuple[int, int]], heads: list[_Row], plans: dict, n_local: int) -> list:
         """One generation call for (group, stage) jobs, shared out evenly in whole groups over processes.
 
-        Returns ``((group, stage), samples, tokens)`` for every job of every process; samples is None for a padding
-        duplicate (thrown away, its tokens still counted)."""
-        G = self.num_generations
-        mine = guidance.assign_groups_to_processes(list(range(len(jobs))), self.accelerator.num_processes)
-        mine = [jobs[k] for k in mine[self.accelerator.process_index]]
+        Every process gets every job's trigger values and token count (guidance decides collectively), but a job's
+        samples (ids, log-probs) only where its group has rows, and its texts only on the main process with
+        ``log_rollouts``. Returns ``(job, triggers, tokens, samples, texts)`` per sampled job in process order;
+        triggers is None for a padding duplicate (thrown away, its tokens still counted)."""
+        G, P, rank = self.num_generations, self.accelerator.num_processes, self.accelerator.process_index
+        shards = guidance.assign_groups_to_processes(list(range(len(jobs))), P)
+        mine = [jobs[k] for k in shards[rank]]
         sampled = self._sample_hinted([heads[g] for g, _ in mine], [plans[g][s] for g, s in mine])
-        gathered = gather_object([(job, sampled[k * G:(k + 1) * G]) for k, job in enumerate(mine)])
+        mine = [(job, sampled[k * G:(k + 1) * G]) for k, job in enumerate(mine)]
+        first_shard = {}  # the process whose samples of a job count: the first that sampled it
+        for p, shard in enumerate(shards):
+            for k in shard:
+                first_shard.setdefault(jobs[k], p)
+        summaries = gather_object([(job, [x.trigger for x in xs], sum(len(x.completion_ids) for x in xs),
+                                    len(pickle.dumps(xs))) for job, xs in mine])
+        outgoing = [[] for _ in range(P)]
+        for job, xs in mine:
+            if first_shard[job] == rank:
+                for p in {(job[0] * G + j) // n_local for j in range(G)}:  # the processes holding the group's rows
+                    outgoing[p].append((job, xs, None))
+                if self.args.log_rollouts:
+                    outgoing[0].append((job, None, (_text(xs[0].prompt), [_text(x.completion) for x in xs],
+                                                    [x.trigger for x in xs])))
+        received = exchange_objects(outgoing, rank, P)
+        logger.info("GHPO round on process %d: received %d bytes of samples (a gather of all would be %d)",
+                    rank, len(pickle.dumps([(job, xs) for job, xs, _ in received if xs is not None])),
+                    sum(n for *_, n in summaries))
+        got = {job: xs for job, xs, _ in received if xs is not None}
+        text = {job: t for job, _, t in received if t is not None}
         out, seen = [], set()
-        for job, samples in gathered:
-            out.append((job, None if job in seen else samples, sum(len(x.completion_ids) for x in samples)))
+        for job, triggers, tokens, _ in summaries:
+            first = job not in seen
             seen.add(job)
+            out.append((job, triggers if first else None, tokens, got.get(job) if first else None,
+                        text.get(job) if first else None))
         return out
 
     def _plan_hints(self, hint: str, gold: str | None) -> list[str | None]:
@@ -527,7 +556,7 @@ class GHPOTrainer(GRPOTrainer):
             self._metrics["train"][key].append(value)
 
     def _write_rollouts(self, rows: list[_Row], planner: guidance.GuidancePlanner, outcome: guidance.GuidanceOutcome,
-                        samples: dict[tuple[int, int], list[_Sample]]):
+                        texts: dict[tuple[int, int], tuple]):
         G = self.num_generations
         groups = [rows[g * G:(g + 1) * G] for g in range(len(outcome.hard))]
         records = rollout_records(
@@ -535,9 +564,23 @@ class GHPOTrainer(GRPOTrainer):
             golds=[self._gold(group[0].columns) for group in groups],
             unhinted=[(_text(group[0].prompt), [r.completion_text for r in group], [r.trigger for r in group])
                       for group in groups],
-            hinted={job: (_text(x[0].prompt), [_text(y.completion) for y in x], [y.trigger for y in x])
-                    for job, x in samples.items()})
+            hinted=texts)
         append_records(os.path.join(self.args.output_dir, ROLLOUTS_FILE), records)
+
+
+def exchange_objects(outgoing: list[list], rank: int, num_processes: int) -> list:
+    """Point to point: ``outgoing[p]`` (picklable items) goes to process p only; returns what this process received,
+    in process order. One ``scatter_object_list`` per sending process."""
+    if num_processes == 1:
+        return list(outgoing[0])
+    import torch.distributed as dist
+
+    received = []
+    for src in range(num_processes):
+        box = [None]
+        dist.scatter_object_list(box, outgoing if rank == src else None, src=src)
+        received.extend(box[0])
+    return received
 
 
 def render_continued_chat(processing_class, prompts: list, chat_template=None, chat_template_kwargs=None) -> list:

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,15 +21,24 @@ def _run(model_dir, out_dir, processes, per_device):
     result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-4000:]
     trace = [json.loads(line) for line in open(out_dir / "rollouts.jsonl")]
+    traffic = [tuple(map(int, m)) for m in re.findall(
+        r"GHPO round on process (\d+): received (\d+) bytes of samples \(a gather of all would be (\d+)\)", result.stderr)]
     return [(r["step"], r["problem_id"], r["hard"], r["trained_ratio"], [(s["ratio"], s["trigger"]) for s in r["stages"]])
-            for r in trace]
+            for r in trace], traffic
 
 
 @pytest.mark.slow
 def test_two_processes_agree_with_one(tiny_model_dir, tmp_path):
-    one = _run(tiny_model_dir, tmp_path / "one", processes=1, per_device=12)
-    two = _run(tiny_model_dir, tmp_path / "two", processes=2, per_device=6)
+    one, _ = _run(tiny_model_dir, tmp_path / "one", processes=1, per_device=12)
+    two, traffic = _run(tiny_model_dir, tmp_path / "two", processes=2, per_device=6)
     assert one == two
+    # Samples go only to the process holding the group's rows: each process receives less than a gather of all.
+    print("\nprocess | bytes of samples received | a gather of all (before issue 20)")
+    for rank, got, everything in traffic:
+        print(f"{rank} | {got} | {everything}")
+    assert len(traffic) == 2 * 5  # hinted rounds: 2 in step 0, 3 in step 1; on each of 2 processes
+    assert all(got <= everything for _, got, everything in traffic)
+    assert sum(got for _, got, _ in traffic) < sum(everything for _, _, everything in traffic) * 0.8
     hard = [(step, pid) for step, pid, is_hard, _, _ in one if is_hard]
     assert hard == [(0, "needs-half"), (1, "never"), (1, "needs-quarter")]
     ratios = {(step, pid): ratio for step, pid, _, ratio, _ in one}
