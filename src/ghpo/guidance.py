@@ -34,7 +34,7 @@ DEFAULT_HINT_TEMPLATE = (
 # With the hint as the start of the assistant's answer, the model simply continues it on the next line.
 RESPONSE_HINT_TEMPLATE = "{hint}\n"
 
-HINT_SCHEDULES = ("staged", "fixed", "none")
+HINT_SCHEDULES = ("staged", "fixed", "reroll", "none")
 HINT_PLACEMENTS = ("prompt", "response")
 HINT_UNITS = ("token", "step", "sentence", "char")
 STAGED_RATIOS = (0.25, 0.5, 0.75)
@@ -48,14 +48,16 @@ def hint_schedule(name: str, ratios: Sequence[float] | None = None) -> tuple[flo
     """The hint ratios tried, in order, on a group that stays all-wrong.
 
     ``staged`` is the paper's multi-stage guidance (0.25, 0.5, 0.75); ``fixed`` tries one ratio (0.5 by default:
-    GRPO-CL-H(0.5) / QuestA-style baselines); ``none`` is plain GRPO.
+    GRPO-CL-H(0.5) / QuestA-style baselines); ``reroll`` is the control without hints: the rounds and stages of
+    ``staged`` (its ratios only decide which stages a problem has), each re-sampling the unchanged prompt; ``none``
+    is plain GRPO.
     """
     if name not in HINT_SCHEDULES:
         raise ValueError(f"Unknown hint schedule {name!r}; valid: {', '.join(HINT_SCHEDULES)}.")
     if name == "none":
         return ()
     if ratios is None:
-        ratios = STAGED_RATIOS if name == "staged" else (FIXED_RATIO,)
+        ratios = (FIXED_RATIO,) if name == "fixed" else STAGED_RATIOS
     ratios = tuple(float(r) for r in ratios)
     if not ratios:
         raise ValueError(f"Hint schedule {name!r} needs at least one ratio.")
@@ -827,9 +829,10 @@ class GuidancePlanner:
 
 
 def guidance_metrics(round0: Sequence[Sequence[float | None]], outcome: GuidanceOutcome, ratios: Sequence[float],
-                     hint_tokens: int, extra_tokens: int, memory: bool = False) -> dict[str, float]:
+                     hint_tokens: int, extra_tokens: int, memory: bool = False, hinted: bool = True) -> dict[str, float]:
     """The ``ghpo/*`` metrics of one batch (README glossary): fractions are of all groups; ``hint_tokens`` is the
-    total policy tokens of the hints trained on, ``extra_tokens`` every token sampled by hint stages."""
+    total policy tokens of the hints trained on, ``extra_tokens`` every token sampled by hint stages. ``hinted``
+    False (the ``reroll`` schedule): stages re-sample without a hint, so the trained hint ratio is 0."""
     n = len(outcome.hard)
     metrics = {
         "ghpo/hard_frac": sum(outcome.hard) / n,
@@ -838,7 +841,7 @@ def guidance_metrics(round0: Sequence[Sequence[float | None]], outcome: Guidance
         **{f"ghpo/rescued_frac/{r:g}": sum(1 for v in outcome.rescued_at.values() if v == s) / n
            for s, r in enumerate(ratios)},
         "ghpo/unsolved_frac": (sum(outcome.hard) - len(outcome.rescued_at)) / n,
-        "ghpo/hint_ratio_mean": sum(ratios[s] for s in outcome.trained_stage.values()) / n,
+        "ghpo/hint_ratio_mean": sum(ratios[s] for s in outcome.trained_stage.values()) / n if hinted else 0.0,
         "ghpo/hint_tokens_mean": hint_tokens / n,
         "ghpo/gen_rounds": float(outcome.rounds),
         "ghpo/skipped_stages": float(outcome.skipped),

@@ -20,13 +20,14 @@ Sampled = tuple[str, list, list]  # (prompt text, completions, trigger values) o
 
 def rollout_records(step: int, ratios: Sequence[float], planner: GuidancePlanner, outcome: GuidanceOutcome,
                     golds: Sequence[str | None], unhinted: Sequence[Sampled],
-                    hinted: dict[tuple[int, int], Sampled]) -> list[dict]:
-    """The records of one step: ``unhinted[g]`` is group g's round 0, ``hinted[g, s]`` its samples under stage s."""
+                    hinted: dict[tuple[int, int], Sampled], shown: bool = True) -> list[dict]:
+    """The records of one step: ``unhinted[g]`` is group g's round 0, ``hinted[g, s]`` its samples under stage s
+    (``shown`` False: the ``reroll`` schedule, whose stages show no hint)."""
     records = []
     for g, (prompt, completions, trigger) in enumerate(unhinted):
         plan = planner.plans.get(g, [])
         stages = [{"ratio": 0.0, "hint": "", "prompt": prompt, "completions": completions, "trigger": trigger}]
-        stages += [{"ratio": ratios[s], "hint": plan[s], "prompt": p, "completions": c, "trigger": t}
+        stages += [{"ratio": ratios[s], "hint": plan[s] if shown else "", "prompt": p, "completions": c, "trigger": t}
                    for (h, s), (p, c, t) in sorted(hinted.items()) if h == g]
         trained = outcome.trained_stage.get(g)
         records.append({"step": step, "problem_id": planner.keys[g], "gold": golds[g], "hard": outcome.hard[g],

@@ -61,7 +61,9 @@ class GHPOConfig(GRPOConfig):
         metadata={
             "help": "Which hint ratios an all-wrong group is re-sampled with. 'staged': the paper's multi-stage "
             "guidance (0.25, 0.5, 0.75 until a completion is right; arXiv 2507.10628 Sec. 3.3). 'fixed': one "
-            "ratio (default 0.5: GRPO-CL-H(0.5) / QuestA-style baselines). 'none': plain GRPO.",
+            "ratio (default 0.5: GRPO-CL-H(0.5) / QuestA-style baselines). 'reroll': the control without hints, "
+            "the rounds and stages staged would use, each re-sampling the unchanged prompt (is it the hint, or just "
+            "more samples?). 'none': plain GRPO.",
             "choices": list(guidance.HINT_SCHEDULES),
         },
     )
@@ -314,6 +316,7 @@ class GHPOTrainer(GRPOTrainer):
         if not is_async_callable(self._trigger_func):
             self.reward_funcs[self._trigger_index] = _reuse_known(self._trigger_func, self._trigger_known)
         self._budget = args.guidance_budget()
+        self._shows_hints = args.hint_schedule != "reroll"  # the control re-samples the unchanged prompt
         check_hint_columns(getattr(self.train_dataset, "column_names", None), args.hint_column, args.hint_gold_column)
         if self.accelerator.is_main_process and isinstance(self.train_dataset, datasets.Dataset):
             self.hint_data = self.inspect_hint_data(self.train_dataset)
@@ -410,7 +413,7 @@ class GHPOTrainer(GRPOTrainer):
             if args.hint_placement == "response":
                 # The completion continues the hint: rewards get the opening to grade the whole answer. The same
                 # list object is TRL's `inputs`, whose columns TRL passes to every reward function.
-                hint = planner.plans[g][outcome.trained_stage[g]] if g in outcome.trained_stage else None
+                hint = planner.plans[g][outcome.trained_stage[g]] if g in outcome.trained_stage and self._shows_hints else None
                 inputs[i] = {**inputs[i], "response_prefix": args.hint_template.format(hint=hint) if hint else ""}
         self._trigger_known.clear()
         self._trigger_known.update(
@@ -431,7 +434,8 @@ class GHPOTrainer(GRPOTrainer):
         G, P, rank = self.num_generations, self.accelerator.num_processes, self.accelerator.process_index
         shards = guidance.assign_groups_to_processes(list(range(len(jobs))), P)
         mine = [jobs[k] for k in shards[rank]]
-        sampled = self._sample_hinted([heads[g] for g, _ in mine], [plans[g][s] for g, s in mine])
+        sampled = self._sample_hinted([heads[g] for g, _ in mine],
+                                      [plans[g][s] if self._shows_hints else None for g, s in mine])
         mine = [(job, sampled[k * G:(k + 1) * G]) for k, job in enumerate(mine)]
         first_shard = {}  # the process whose samples of a job count: the first that sampled it
         for p, shard in enumerate(shards):
@@ -493,15 +497,16 @@ class GHPOTrainer(GRPOTrainer):
         return HintDataReport(self.args.hint_column, self.args.hint_trigger_reward, len(rows), len(dataset),
                               sum(v is None for v in trigger), len(rows) - sum(usable))
 
-    def _sample_hinted(self, heads: list[_Row], hints: list[str]) -> list[_Sample]:
-        """G fresh completions per group under its hinted prompt, scored by the trigger reward."""
+    def _sample_hinted(self, heads: list[_Row], hints: list[str | None]) -> list[_Sample]:
+        """G fresh completions per group under its hinted prompt (None: the unchanged prompt, the re-roll control),
+        scored by the trigger reward."""
         args, G = self.args, self.num_generations
         hinted = [
-            guidance.render_hinted_prompt(h.prompt, hint, args.hint_template, args.hint_placement)
+            h.prompt if hint is None else guidance.render_hinted_prompt(h.prompt, hint, args.hint_template, args.hint_placement)
             for h, hint in zip(heads, hints)
             for _ in range(G)
         ]
-        if args.hint_placement == "response" and is_conversational({"prompt": hinted[0]}):
+        if args.hint_placement == "response" and is_conversational({"prompt": hinted[0]}) and any(hints):
             # TRL renders with add_generation_prompt=True, which would close the hint's assistant turn.
             prompt_ids, mm_fields = render_continued_chat(self.processing_class, hinted, self.chat_template,
                                                           self.chat_template_kwargs), {}
@@ -511,7 +516,7 @@ class GHPOTrainer(GRPOTrainer):
         completions = self._decode(hinted, prompt_ids, completion_ids)
         rows = [h.columns for h in heads for _ in range(G)]
         if args.hint_placement == "response":
-            rows = [{**r, "response_prefix": args.hint_template.format(hint=hint)}
+            rows = [{**r, "response_prefix": args.hint_template.format(hint=hint) if hint else ""}
                     for r, hint in zip(rows, (hint for hint in hints for _ in range(G)))]
         trigger = self._score_trigger(rows, hinted, completions, completion_ids)
         return [
@@ -548,10 +553,10 @@ class GHPOTrainer(GRPOTrainer):
         return [None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v) for v in values]
 
     def _log_guidance(self, planner: guidance.GuidancePlanner, outcome: guidance.GuidanceOutcome, extra_tokens: int):
-        hints = [planner.plans[g][s] for g, s in outcome.trained_stage.items()]
+        hints = [planner.plans[g][s] for g, s in outcome.trained_stage.items()] if self._shows_hints else []
         hint_tokens = sum(len(self._tokenizer(h, add_special_tokens=False)["input_ids"]) for h in hints)
         metrics = guidance.guidance_metrics(planner.round0, outcome, self.hint_ratios, hint_tokens, extra_tokens,
-                                            memory=self.args.hint_memory)
+                                            memory=self.args.hint_memory, hinted=self._shows_hints)
         for key, value in metrics.items():
             self._metrics["train"][key].append(value)
 
@@ -564,7 +569,7 @@ class GHPOTrainer(GRPOTrainer):
             golds=[self._gold(group[0].columns) for group in groups],
             unhinted=[(_text(group[0].prompt), [r.completion_text for r in group], [r.trigger for r in group])
                       for group in groups],
-            hinted=texts)
+            hinted=texts, shown=self._shows_hints)
         append_records(os.path.join(self.args.output_dir, ROLLOUTS_FILE), records)
 
 

@@ -598,3 +598,23 @@ def test_staged_rescue_under_trl_batching_knobs(tiny_model_dir, tmp_path, knobs)
             assert "ref_per_token_logps" in out  # reference log-probs computed on the hinted prompts
     assert changed
     assert all(math.isfinite(h["loss"]) for h in trainer.state.log_history if "loss" in h)
+
+
+def test_reroll_uses_staged_rounds_without_any_hint(tiny_model_dir, tmp_path):
+    """The re-roll control (issue 21): all-wrong groups with a usable hint are re-sampled under their unchanged
+    prompt, in exactly the rounds staged would run while nothing is rescued, and its tokens are counted."""
+    trainer, changed = _train(tiny_model_dir, tmp_path, hint_schedule="reroll")
+    plain = set(trainer.sampled[0])
+    round0_prompts = {p for p, _ in plain}
+    # needs-half, needs-quarter and never are hard (markers never appear without a hint): 3 groups a round, 3 rounds.
+    assert [len(call) for call in trainer.sampled] == [12, 3 * G, 3 * G, 3 * G]
+    assert all(p in round0_prompts for call in trainer.sampled[1:] for p, _ in call)  # never a hint
+    logs = trainer.state.log_history[0]
+    extra = sum(len(c) for call in trainer.sampled[1:] for _, c in call)
+    assert logs["ghpo/extra_completion_tokens"] == extra and logs["ghpo/gen_rounds"] == 4
+    assert logs["ghpo/hint_ratio_mean"] == 0.0 and logs["ghpo/hint_tokens_mean"] == 0.0
+    records = [json.loads(line) for line in open(tmp_path / "out" / "rollouts.jsonl")]
+    assert all(stage["hint"] == "" for r in records for stage in r["stages"])
+    (out,) = trainer.scored  # the loss sees only prompts sampled from (all unhinted)
+    assert set(_unpad(out["prompt_ids"], out["prompt_mask"])) <= round0_prompts
+    assert changed

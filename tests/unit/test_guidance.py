@@ -51,6 +51,7 @@ def test_doctests():
         ("fixed", [0.3], (0.3,)),
         ("staged", [0.5, 1.0], (0.5, 1.0)),
         ("none", None, ()),
+        ("reroll", None, (0.25, 0.5, 0.75)),  # the control runs the stages staged would
     ],
 )
 def test_hint_schedule(name, ratios, expected):
@@ -60,7 +61,7 @@ def test_hint_schedule(name, ratios, expected):
 @pytest.mark.parametrize(
     "name, ratios, message",
     [
-        ("nope", None, "valid: staged, fixed, none"),
+        ("nope", None, "valid: staged, fixed, reroll, none"),
         ("fixed", [0.25, 0.5], "exactly one ratio"),
         ("staged", [0.5, 0.25], "strictly increasing"),
         ("staged", [0.0], "out of range"),
