@@ -830,7 +830,7 @@ class GuidancePlanner:
 
 def guidance_metrics(round0: Sequence[Sequence[float | None]], outcome: GuidanceOutcome, ratios: Sequence[float],
                      hint_tokens: int, extra_tokens: int, memory: bool = False, hinted: bool = True) -> dict[str, float]:
-    """The ``ghpo/*`` metrics of one batch (README glossary): fractions are of all groups; ``hint_tokens`` is the
+    """The ``ghpo/*`` metrics of one batch (docs/GUIDE.md glossary): fractions are of all groups; ``hint_tokens`` is the
     total policy tokens of the hints trained on, ``extra_tokens`` every token sampled by hint stages. ``hinted``
     False (the ``reroll`` schedule): stages re-sample without a hint, so the trained hint ratio is 0."""
     n = len(outcome.hard)

@@ -2,7 +2,7 @@
 
 A run directory holds `metrics.jsonl`, one JSON object per logged step with TRL's log keys (`step`, `loss`,
 `reward`, `rewards/<name>/mean`, `completions/mean_length`, ...) and the GHPO keys (`ghpo/hard_frac`,
-`ghpo/rescued_frac/<w>`, ...; defined in the README glossary). Lines may lack keys (eval lines, the final
+`ghpo/rescued_frac/<w>`, ...; defined in the docs/GUIDE.md glossary). Lines may lack keys (eval lines, the final
 summary line with `train_runtime`); every panel and column uses only the lines that have its key.
 
 Logged values are per optimizer step, averaged over the logging window (TRL's convention); totals such as
