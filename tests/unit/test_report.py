@@ -5,6 +5,7 @@ import math
 
 import pytest
 
+from ghpo import report
 from ghpo.report import main_report, mean_ci95, plot_runs, read_metrics, summary_table, t975
 
 STAGES = ("0.25", "0.5", "0.75")
@@ -138,3 +139,20 @@ def test_mean_ci95_is_the_student_t_interval():
 def test_t975_takes_the_next_listed_df():
     assert t975(4) == 2.776 and t975(31) == t975(40) == 2.021  # 31 df: the 40-df row, slightly wider
     assert t975(500) == 1.96
+
+
+def test_figure_keeps_fractions_on_0_1_and_steps_as_integers(two_runs):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.ticker import MaxNLocator
+
+    fig = report.build_figure([report.read_metrics(d) for d in two_runs], ["a", "b"])
+    by_title = {ax.get_title(): ax for ax in fig.axes}
+    for title in report.FRACTION_PANELS:
+        assert by_title[title].get_ylim() == (-0.02, 1.02), title
+    assert "reward (all reward functions, weighted)" in by_title  # reward apart from accuracy
+    assert by_title["reward (all reward functions, weighted)"].get_ylim() != (-0.02, 1.02)
+    assert all(isinstance(ax.xaxis.get_major_locator(), MaxNLocator) for ax in fig.axes)
+    ticks = by_title[report.FRACTION_PANELS[1]].get_xticks()
+    assert all(float(t).is_integer() for t in ticks)
