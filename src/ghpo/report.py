@@ -205,6 +205,8 @@ def build_figure(rows_by_run: list[list[dict]], labels: list[str]):
         ax.grid(alpha=0.3)
         if title in FRACTION_PANELS:
             ax.set_ylim(-0.02, 1.02)
+        if title.startswith("generation rounds"):
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         if has_data:
             ax.legend(fontsize=7)
         else:
