@@ -296,7 +296,7 @@ class GHPOTrainer(GRPOTrainer):
         self._ghpo_inputs: list[dict] | None = None
         self._plans: dict[tuple, list[str | None]] = {}
         self.hint_data: HintDataReport | None = None
-        if not self.hint_ratios:
+        if not self.hint_ratios and not args.log_rollouts:
             return
         if args.hint_trigger_reward not in self.reward_func_names:
             raise ValueError(
@@ -317,6 +317,8 @@ class GHPOTrainer(GRPOTrainer):
             self.reward_funcs[self._trigger_index] = _reuse_known(self._trigger_func, self._trigger_known)
         self._budget = args.guidance_budget()
         self._shows_hints = args.hint_schedule != "reroll"  # the control re-samples the unchanged prompt
+        if not self.hint_ratios:  # plain GRPO that logs rollouts: the trigger is scored, nothing is hinted
+            return
         check_hint_columns(getattr(self.train_dataset, "column_names", None), args.hint_column, args.hint_gold_column)
         if self.accelerator.is_main_process and isinstance(self.train_dataset, datasets.Dataset):
             self.hint_data = self.inspect_hint_data(self.train_dataset)
@@ -333,11 +335,13 @@ class GHPOTrainer(GRPOTrainer):
 
     def _generate(self, prompts: list):
         output = super()._generate(prompts)
-        if not self._guidance_active():
-            if self.hint_ratios:
-                self._trigger_known.clear()  # TRL scores this batch itself
-            return output
-        return self._guide(prompts, output)
+        if self._guidance_active():
+            return self._guide(prompts, output)
+        if self.args.log_rollouts:  # plain GRPO steps (cold start, hint_schedule none) are recorded too
+            return self._guide(prompts, output, hints=False)
+        if self.hint_ratios:
+            self._trigger_known.clear()  # TRL scores this batch itself
+        return output
 
     def _save_checkpoint(self, model, trial):
         super()._save_checkpoint(model, trial)
@@ -362,8 +366,9 @@ class GHPOTrainer(GRPOTrainer):
     def _guidance_active(self) -> bool:
         return bool(self.hint_ratios) and self.model.training and self.state.global_step >= self.args.hint_start_step
 
-    def _guide(self, prompts: list, output: tuple) -> tuple:
-        """Re-sample hard groups with hints and swap them into TRL's ``_generate`` output (DESIGN.md steps 3-6)."""
+    def _guide(self, prompts: list, output: tuple, hints: bool = True) -> tuple:
+        """Re-sample hard groups with hints and swap them into TRL's ``_generate`` output (DESIGN.md steps 3-6).
+        ``hints`` False: score and record round 0 only (a plain GRPO step with ``log_rollouts``)."""
         prompt_ids, completion_ids, tool_mask, completions, logprobs, extra_fields, images, tool_images = output
         if images is not None:
             raise NotImplementedError("GHPO hints for multimodal prompts are not supported yet.")
@@ -383,9 +388,10 @@ class GHPOTrainer(GRPOTrainer):
         planner = guidance.GuidancePlanner(
             round0=[[r.trigger for r in rows[g * G:(g + 1) * G]] for g in range(len(heads))],
             has_hint=[isinstance(h.hint, str) and h.hint.strip() != "" for h in heads],
-            plan_of=lambda g: self._plan_hints(heads[g].hint, self._gold(heads[g].columns)),
+            plan_of=lambda g: self._plan_hints(heads[g].hint, self._gold(heads[g].columns)) if hints else [],
             keys=[guidance.problem_key(h.problem_id, h.prompt) for h in heads],
-            num_stages=len(self.hint_ratios), budget=self._budget, memory=self.hint_memory)
+            num_stages=len(self.hint_ratios), budget=self._budget if hints else guidance.GuidanceBudget(),
+            memory=self.hint_memory)
         samples: dict[tuple[int, int], list[_Sample]] = {}  # the jobs whose group has rows on this process
         texts: dict[tuple[int, int], tuple] = {}  # with log_rollouts, on the main process: every job's texts
         extra_tokens = 0
@@ -419,7 +425,8 @@ class GHPOTrainer(GRPOTrainer):
         self._trigger_known.update(
             {_trigger_key(prompts[i], completion_ids[i]): trigger[i] for i in range(n_local)})
 
-        self._log_guidance(planner, outcome, extra_tokens)
+        if hints:
+            self._log_guidance(planner, outcome, extra_tokens)
         if args.log_rollouts and self.accelerator.is_main_process:
             self._write_rollouts(rows, planner, outcome, texts)
         return prompt_ids, completion_ids, tool_mask, completions, logprobs, extra_fields, images, tool_images

@@ -1,7 +1,6 @@
 """The organism benchmark: its statistics and signal analysis (fast, synthetic inputs) and the --quick smoke run."""
 
 import dataclasses
-import importlib.util
 import json
 import os
 import subprocess
@@ -15,11 +14,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("organism_compare", ROOT / "benchmarks" / "organism_compare.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["organism_compare"] = mod  # dataclasses resolve annotations through sys.modules
-    spec.loader.exec_module(mod)
-    return mod
+    """The benchmark's modules (``ghpo.organism.budget``, ``runs``, ``analysis``, ``gates``, ``results``) as one
+    namespace; the script only parses options."""
+    from types import SimpleNamespace
+
+    from ghpo.organism import analysis, budget, gates, results, runs
+    from ghpo.trainer import GHPOConfig
+
+    names = {}
+    for module in (budget, runs, analysis, gates, results):
+        names.update(vars(module))
+    return SimpleNamespace(**{**names, "GHPOConfig": GHPOConfig})
 
 
 def test_budgeted_arm_only_with_issue_11_fields(bench):
@@ -28,31 +33,35 @@ def test_budgeted_arm_only_with_issue_11_fields(bench):
     assert list(bench.arms_table())[:3] == ["grpo", "fixed-0.5", "staged"]
 
 
-def _call(step, ids, rewards, prompts=None, G=2):
-    prompts = prompts or [f"Calculate {i}.\n" for i in ids]
-    return {"step": step, "ids": ids, "prompts": prompts, "rewards": rewards, "solution": ["5"] * len(ids),
-            "worked": ["= 3 + 2\n= 5\n\\boxed{5}"] * len(ids), "completions": ["x"] * len(ids)}
+def _record(step, pid, trigger0, hinted=(), trained_ratio=0.0):
+    """A rollouts.jsonl record: round 0's trigger values, then (ratio, hint, trigger values) per hinted stage."""
+    stages = [{"ratio": 0.0, "hint": "", "prompt": f"Calculate {pid}.\n", "completions": ["x"] * len(trigger0),
+               "trigger": list(trigger0)}]
+    stages += [{"ratio": w, "hint": h, "prompt": f"Calculate {pid}.\n{h}", "completions": ["y"] * len(t),
+                "trigger": list(t)} for w, h, t in hinted]
+    return {"step": step, "problem_id": pid, "gold": "5", "hard": bool(hinted), "trained_ratio": trained_ratio,
+            "skipped_ratios": [], "stages": stages}
 
 
-def test_analyse_calls_finds_rescues_mass_and_next_visits(bench):
-    G = 2
+def test_analyse_rollouts_finds_rescues_mass_and_next_visits(bench):
     a, b = "5x1:a", "5x1:b"
-    hinted = ["Calculate a.\n= 3 + 2"] * 2
-    calls = [
-        # step 0: round 0 both all-wrong; a rescued by a hint stage, b not; TRL's final call trains a hinted
-        _call(0, [a, a, b, b], [0, 0, 0, 0]),
-        _call(0, [a, a], [1, 0], prompts=hinted),
-        _call(0, [a, a, b, b], [1, 0, 0, 0], prompts=hinted + ["Calculate b.\n"] * 2),
-        # step 1: a solved unhinted (the rescued skill shows up), b still all wrong (GRPO-like single call)
-        _call(1, [a, a, b, b], [1, 1, 0, 0]),
-        _call(1, [a, a, b, b], [1, 1, 0, 0]),
+    worked = {a: "= 3 + 2\n= 5\n\\boxed{5}", b: "= 3 + 2\n= 5\n\\boxed{5}"}
+    records = [
+        # step 0: both all wrong unhinted; a rescued by its first hint stage, b by none
+        _record(0, a, [0, 0], [(0.25, "= 3 + 2", [1, 0])], trained_ratio=0.25),
+        _record(0, b, [0, 0], [(0.25, "= 3", [0, 0]), (0.5, "= 3 + 2", [0, 0])], trained_ratio=0.5),
+        # step 1: a solved unhinted (the rescued skill shows up), b still all wrong (a plain GRPO step)
+        _record(1, a, [1, 1]),
+        _record(1, b, [0, 0]),
     ]
-    out = bench.analyse_calls(calls, G)
+    out = bench.analyse_rollouts(records, worked)
     assert out["level_hard"]["5x1"] == [3, 4] and out["level_rescued"]["5x1"] == 1
     assert out["next_visit"] == {"rescued": [1, 1], "not_rescued": [0, 1]}
     assert out["adv_mass_rescued"] == pytest.approx(out["adv_mass_total"]) and out["adv_mass_total"] > 1.0
-    assert out["answer_leaks"] == 0 and out["hinted_groups"] == 1
-    assert out["examples"][0]["hinted_prompt"] == hinted[0]
+    assert out["answer_leaks"] == 0 and out["hinted_groups"] == 3 and out["steps"] == 2
+    assert out["examples"][0]["hinted_prompt"] == "Calculate 5x1:a.\n= 3 + 2"
+    leaky = [_record(0, a, [0, 0], [(0.75, "= 3 + 2\n= 5", [1, 1])], trained_ratio=0.75)]
+    assert bench.analyse_rollouts(leaky, worked)["answer_leaks"] == 1
 
 
 def test_hint_states_answer(bench):

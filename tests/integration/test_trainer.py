@@ -618,3 +618,17 @@ def test_reroll_uses_staged_rounds_without_any_hint(tiny_model_dir, tmp_path):
     (out,) = trainer.scored  # the loss sees only prompts sampled from (all unhinted)
     assert set(_unpad(out["prompt_ids"], out["prompt_mask"])) <= round0_prompts
     assert changed
+
+
+@pytest.mark.parametrize("overrides", [dict(hint_schedule="none"), dict(hint_start_step=5)])
+def test_plain_grpo_steps_are_recorded_with_log_rollouts(tiny_model_dir, tmp_path, overrides):
+    """With log_rollouts, steps without guidance (plain GRPO, cold start) are recorded too (round 0 only), so an
+    analysis reads every trained group from the trainer's own records; nothing is hinted or logged as guidance."""
+    trainer, _ = _train(tiny_model_dir, tmp_path, **overrides)
+    assert len(trainer.sampled) == 1  # one generation round
+    records = [json.loads(line) for line in open(tmp_path / "out" / "rollouts.jsonl")]
+    assert sorted(r["problem_id"] for r in records) == sorted(r["id"] for r in make_dataset())
+    assert all(len(r["stages"]) == 1 and not r["hard"] and r["trained_ratio"] == 0.0 for r in records)
+    solvable = next(r for r in records if r["problem_id"] == "solvable")
+    assert solvable["stages"][0]["trigger"] == [1.0] * G and solvable["gold"] == "5"
+    assert not any(k.startswith("ghpo/") for k in trainer.state.log_history[0])

@@ -1,0 +1,91 @@
+"""The organism benchmark's sizes and arms: levels, rewards, the comparison arms, ``Budget`` (the full run and
+``--quick`` differ only here)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import asdict, dataclass
+
+from ghpo.organism import (
+    WarmStartSettings,
+    boxed_accuracy_reward,
+    score_boxed,
+    score_steps,
+    stepwise_accuracy_reward,
+)
+from ghpo.trainer import GHPOConfig
+
+EVAL_LEVELS = ("3x1", "4x1", "5x1")
+EASY = ("3x1", "4x1")  # SFT levels the warm start masters and RL never trains on: the forgetting check
+TRAIN_LEVELS = ("5x1",)  # one step longer than SFT taught (bar a 600-row glimpse): the warm start rarely solves it
+HARD = ("5x1",)
+REWARD_NAME = "organism_reward"  # the trigger reward is chosen by name
+# Training reward (--reward): 'boxed' pays a right final box; 'steps' also needs every scratchpad line right, so a
+# lucky box after wrong steps earns nothing (on this warm start most right 5x1 boxes are lucky: see NOTES).
+REWARDS = {"boxed": (boxed_accuracy_reward, score_boxed), "steps": (stepwise_accuracy_reward, score_steps)}
+
+BUDGETED = dict(hint_schedule="staged", hint_memory=True, hint_memory_start="at", hint_give_up_after=2,
+                hint_retry_after=4)
+
+
+def arms_table() -> dict[str, dict]:
+    """The comparison arms; ``staged+budgeted`` only when GHPOConfig has issue 11's fields."""
+    fields = {f.name for f in dataclasses.fields(GHPOConfig)}
+    arms = {
+        "grpo": dict(hint_schedule="none"),
+        "fixed-0.5": dict(hint_schedule="fixed", hint_ratios=[0.5]),
+        "staged": dict(hint_schedule="staged"),
+    }
+    if "hint_give_up_after" in fields:
+        arms["staged+budgeted"] = dict(BUDGETED)
+        # Issue 11's fewer rounds: every remaining stage of the hard groups in one extra generation call.
+        arms["staged+budgeted+single"] = dict(BUDGETED, hint_rounds="single")
+        arms["staged+budgeted-below"] = dict(BUDGETED, hint_memory_start="below")  # issue 11: 'at' vs one below
+    if "hint_stages_per_visit" in fields:
+        # Issue 11's joint goal (tokens and rounds): k stages per hard visit in one call, climbing across visits.
+        for k in (1, 2):
+            arms[f"staged+budgeted+{k}stage"] = dict(BUDGETED, hint_rounds="single", hint_stages_per_visit=k)
+    arms["staged-char"] = dict(hint_schedule="staged", hint_unit="char")
+    arms["staged+coldstart"] = dict(hint_schedule="staged")  # hint_start_step set from the budget
+    return arms
+
+
+@dataclass
+class Budget:
+    """Sizes of one benchmark run (the full run and --quick differ only here)."""
+
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
+    steps: int = 120  # optimizer steps per arm (plain GRPO's 5x1 greedy plateaued from step ~80 in the pilots)
+    prompts_per_step: int = 16  # B prompts x G completions per optimizer step
+    num_generations: int = 8  # G
+    max_completion_length: int = 64  # a 5x1 scratchpad is ~57 tokens with its eos
+    learning_rate: float = 1e-4  # 3e-5 barely moved 5x1 in 80 steps; 3e-4 cost 4x1 25 points (NOTES)
+    beta: float = 0.2  # KL to the warm start: at 0.04, 4x1 greedy fell 99% -> 89% in 160 steps; at 0.2, 99% -> 97%
+    adam_epsilon: float = 1e-8  # TRL's default
+    scale_rewards: str = "group"  # TRL's default
+    eval_every: int = 20
+    eval_per_level: int = 100  # the warm start's held-out set (never seen in SFT or RL)
+    avg_k: int = 8  # sampled accuracy: k samples per held-out problem at temperature 1 (avg@2 was +-4.5: NOTES)
+    train_rows: int = 320  # 120 steps x 16 prompts draw each problem 6 times (memory can act)
+    # Replay (a pilot, off): this share of the training problems comes from easy levels (round-robin over
+    # replay_levels). The idea: TRL's KL term to the warm start is taken only on what is sampled, so easy samples
+    # might anchor the easy levels. Measured: it did not (4x1 fell more with replay than without; NOTES).
+    replay_share: float = 0.0
+    replay_levels: tuple[str, ...] = ("4x1",)  # every 3x1 problem is in SFT or the held-out set
+    coldstart_steps: int = 20  # the paper's N = 20
+    reward: str = "steps"  # a key of REWARDS; 'boxed' pays lucky boxes, and GRPO learnt half as fast with it (NOTES)
+    probe_per_level: int = 96  # regime probe: training problems per level, groups of G
+    # A 600-row 5x1 glimpse: on this Intel CPU the 300-row warm start solved 1% of 5x1 training groups' samples
+    # (GRPO learnt nothing) where the same settings on AMD gave 9% greedy; 1000 rows gave 67% greedy (NOTES).
+    warm: WarmStartSettings = WarmStartSettings(sft_glimpse=(("5x1", 600),))
+
+
+QUICK = Budget(seeds=(0,), steps=2, prompts_per_step=4, eval_every=2, eval_per_level=4, avg_k=1, train_rows=12,
+               coldstart_steps=1, probe_per_level=4,
+               warm=WarmStartSettings(sft_steps=20, sft_rows=400, eval_per_level=4, eval_k=0))
+
+
+def budget_from_dict(b: dict) -> Budget:
+    b = {**asdict(Budget()), **b}  # a JSON written before a field existed has that field's default
+    b["warm"] = WarmStartSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in b["warm"].items()})
+    return Budget(**{k: tuple(v) if k in ("seeds", "replay_levels") else v for k, v in b.items()})

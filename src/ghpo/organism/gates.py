@@ -1,0 +1,149 @@
+"""The organism benchmark's statistics: the regime and health gates, and the per-arm summary (paired by seed, at
+equal steps and at equal sampled tokens, plateau check)."""
+
+from __future__ import annotations
+
+import math
+import statistics
+
+from ghpo.organism.budget import EASY, EVAL_LEVELS, HARD, TRAIN_LEVELS, Budget
+from ghpo.report import mean_ci95
+
+
+# summaries
+def _lvmean(rec: dict, levels, prefix: str) -> float:
+    return statistics.mean(rec[f"{prefix}/{lv}"] for lv in levels)
+
+
+def _at_tokens(evals: list[dict], budget_tokens: float, key) -> float:
+    """Accuracy interpolated linearly in cumulative sampled tokens at ``budget_tokens``."""
+    pts = [(r["tokens"], key(r)) for r in evals]
+    for (t0, a0), (t1, a1) in zip(pts, pts[1:]):
+        if t0 <= budget_tokens <= t1:
+            return a0 if t1 == t0 else a0 + (a1 - a0) * (budget_tokens - t0) / (t1 - t0)
+    return pts[-1][1]
+
+
+def _eval_at_step(evals: list[dict], step: int) -> dict:
+    """The evaluation nearest to ``step`` (evaluations run every ``eval_every`` steps)."""
+    return min(evals, key=lambda e: abs(e["step"] - step))
+
+
+def _plateau_eval(evals: list[dict], budget: Budget) -> dict:
+    """Where the plateau check starts: the evaluation nearest two thirds of training."""
+    return _eval_at_step(evals, 2 * budget.steps // 3)
+
+
+def _above_zero(ms: tuple[float, float]) -> bool:
+    """A (mean, 95% half-width) difference whose whole interval lies above 0 (False without an interval)."""
+    return ms[0] - ms[1] > 0
+
+
+def health_gate(runs: list[dict], budget: Budget) -> dict:
+    """Plain GRPO, per seed: final - start accuracy on the training levels (greedy, sampled) and each easy level."""
+    grpo = [r for r in runs if r["arm"] == "grpo"]
+    k = f"avg@{budget.avg_k}"
+    out = {}
+    n = budget.eval_per_level * len(TRAIN_LEVELS)
+    per_easy = [(f"easy/{lv}/{mode}", (lv,), prefix) for lv in EASY for mode, prefix in (("greedy", "greedy"), ("sampled", k))]
+    for name, levels, prefix in (("train/greedy", TRAIN_LEVELS, "greedy"), ("train/sampled", TRAIN_LEVELS, k),
+                                 ("hard/greedy", HARD, "greedy"), ("hard/sampled", HARD, k), *per_easy):
+        start = [_lvmean(r["evals"][0], levels, prefix) for r in grpo]
+        end = [_lvmean(r["evals"][-1], levels, prefix) for r in grpo]
+        out[name] = {"start": mean_ci95(start), "end": mean_ci95(end),
+                     "delta": mean_ci95([e - s for s, e in zip(start, end)]),
+                     "per_seed_delta": [e - s for s, e in zip(start, end)]}
+    checks = {}
+    for name in ("train/greedy", "train/sampled"):
+        p = out[name]["start"][0]
+        noise = 2 * math.sqrt(max(p * (1 - p), 1e-9) / (n * (budget.avg_k if "sampled" in name else 1)))
+        d, hw = out[name]["delta"]
+        checks[name] = {"noise_2se": noise, "pass": bool(d - (hw if not math.isnan(hw) else 0) > 0 and d > noise)}
+    for name, _, _ in per_easy:  # every easy level on its own: a mean could hide one level's forgetting
+        checks[name] = {"pass": bool(out[name]["delta"][0] >= -0.05)}
+    out["checks"] = checks
+    out["pass"] = all(c["pass"] for c in checks.values())
+    return out
+
+
+def regime_gate(probe: dict) -> dict:
+    hard = sum(probe[lv]["all_wrong"] for lv in HARD)
+    groups = sum(probe[lv]["groups"] for lv in HARD)
+    rescued = sum(sum(probe[lv]["rescued"].values()) for lv in HARD)
+    all_wrong = hard / groups if groups else 0.0
+    rescue = rescued / hard if hard else 0.0
+    return {"all_wrong": all_wrong, "rescued_any": rescue, "pass": bool(all_wrong >= 0.5 and rescue >= 0.4)}
+
+
+def summarise(runs: list[dict], arms: list[str], budget: Budget) -> dict:
+    k = f"avg@{budget.avg_k}"
+    token_budget = min(r["sampled_tokens"] for r in runs)  # every run reached it
+    by_seed_grpo = {r["seed"]: r for r in runs if r["arm"] == "grpo"}
+    by_seed_staged = {r["seed"]: r for r in runs if r["arm"] == "staged"}
+    rows = {}
+    for arm in arms:
+        rs = sorted([r for r in runs if r["arm"] == arm], key=lambda r: r["seed"])
+        if not rs:
+            continue
+        row = {"n": len(rs)}
+        metrics = {
+            "hard/greedy": lambda r: _lvmean(r["evals"][-1], HARD, "greedy"),
+            "hard/sampled": lambda r: _lvmean(r["evals"][-1], HARD, k),
+            "hard/greedy@tokens": lambda r: _at_tokens(r["evals"], token_budget, lambda e: _lvmean(e, HARD, "greedy")),
+            "hard/sampled@tokens": lambda r: _at_tokens(r["evals"], token_budget, lambda e: _lvmean(e, HARD, k)),
+            "train/greedy": lambda r: _lvmean(r["evals"][-1], TRAIN_LEVELS, "greedy"),
+            "train/sampled": lambda r: _lvmean(r["evals"][-1], TRAIN_LEVELS, k),
+            "easy/greedy_delta": lambda r: _lvmean(r["evals"][-1], EASY, "greedy") - _lvmean(r["evals"][0], EASY, "greedy"),
+            "easy/sampled_delta": lambda r: _lvmean(r["evals"][-1], EASY, k) - _lvmean(r["evals"][0], EASY, k),
+        }
+        # Plateau check: the change over the last third of training (a curve still rising has not plateaued).
+        for name, key in (("hard/greedy_last_third", "greedy"), ("hard/sampled_last_third", k)):
+            metrics[name] = (lambda key: lambda r: _lvmean(r["evals"][-1], HARD, key)
+                             - _lvmean(_plateau_eval(r["evals"], budget), HARD, key))(key)
+        for lv in EVAL_LEVELS:
+            metrics[f"greedy/{lv}"] = (lambda lv: lambda r: r["evals"][-1][f"greedy/{lv}"])(lv)
+        for name, f in metrics.items():
+            row[name] = mean_ci95([f(r) for r in rs])
+            if arm != "grpo" and not name.startswith("easy"):
+                paired = [f(r) - f(by_seed_grpo[r["seed"]]) for r in rs if r["seed"] in by_seed_grpo]
+                row[f"diff/{name}"] = mean_ci95(paired)
+            # Ablations of staged (hint unit, cold start, memory) are read against staged itself, seed by seed.
+            if arm.startswith("staged") and arm != "staged" and name.startswith("hard/") and by_seed_staged:
+                paired = [f(r) - f(by_seed_staged[r["seed"]]) for r in rs if r["seed"] in by_seed_staged]
+                row[f"vs_staged/{name}"] = mean_ci95(paired)
+        row["zero_std"] = mean_ci95([statistics.mean(h["frac_reward_zero_std"] for h in r["log"]) for r in rs])
+        row["tokens"] = mean_ci95([r["sampled_tokens"] for r in rs])
+        row["gen_rounds"] = mean_ci95([statistics.mean(h.get("ghpo/gen_rounds", 1.0) for h in r["log"]) for r in rs])
+        row["train_s"] = mean_ci95([r["train_s"] for r in rs])
+        row["extra_tokens"] = mean_ci95([sum(h.get("ghpo/extra_completion_tokens", 0.0) for h in r["log"]) for r in rs])
+        for key in ("ghpo/hard_frac", "ghpo/skipped_stages"):
+            vals = [statistics.mean(h[key] for h in r["log"] if key in h) for r in rs if any(key in h for h in r["log"])]
+            row[key] = mean_ci95(vals)
+        # Per-ratio rescue as a share of hard groups (summed over steps).
+        for w in ("0.25", "0.5", "0.75"):
+            vals = []
+            for r in rs:
+                hard = sum(h.get("ghpo/hard_frac", 0.0) for h in r["log"])
+                if hard and any(f"ghpo/rescued_frac/{w}" in h for h in r["log"]):
+                    vals.append(sum(h.get(f"ghpo/rescued_frac/{w}", 0.0) for h in r["log"]) / hard)
+            row[f"rescue/{w}"] = mean_ci95(vals)
+        g = [r["groups"] for r in rs]
+        row["hard_levels_all_wrong"] = mean_ci95([sum(x["level_hard"].get(lv, [0, 0])[0] for lv in HARD) /
+                                             max(1, sum(x["level_hard"].get(lv, [0, 0])[1] for lv in HARD)) for x in g])
+        row["hard_levels_rescued"] = mean_ci95([sum(x["level_rescued"].get(lv, 0) for lv in HARD) /
+                                           max(1, sum(x["level_hard"].get(lv, [0, 0])[0] for lv in HARD)) for x in g])
+        row["adv_mass_per_step"] = mean_ci95([x["adv_mass_total"] / max(1, x["steps"]) for x in g])
+        row["adv_mass_rescued_share"] = mean_ci95([x["adv_mass_rescued"] / x["adv_mass_total"] if x["adv_mass_total"] else 0.0
+                                              for x in g])
+        for key in ("rescued", "not_rescued"):
+            num = sum(x["next_visit"][key][0] for x in g)
+            den = sum(x["next_visit"][key][1] for x in g)
+            row[f"next_visit/{key}"] = (num / den if den else float("nan"), den)
+        for key in ("round0", "rescued"):
+            num = sum(x.get("valid_steps", {}).get(key, [0, 0])[0] for x in g)
+            den = sum(x.get("valid_steps", {}).get(key, [0, 0])[1] for x in g)
+            row[f"valid/{key}"] = (num / den if den else float("nan"), den)
+        row["answer_leaks"] = sum(x["answer_leaks"] for x in g)
+        row["hinted_groups"] = sum(x["hinted_groups"] for x in g)
+        rows[arm] = row
+    return {"rows": rows, "token_budget": token_budget}
