@@ -487,6 +487,14 @@ def check_answer(completion_text: str, gold: str) -> float | None:
     return _check_many([completion_text], [gold])[0]
 
 
+class _NoTimeoutNotice(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Timeout is disabled" not in record.getMessage()
+
+
+_NO_TIMEOUT_NOTICE = _NoTimeoutNotice()  # one instance: addFilter keeps a filter once
+
+
 @functools.lru_cache(maxsize=4096)
 def same_math_value(gold: str, candidate: str) -> bool:
     r"""Whether ``candidate`` (an expression written in a worked solution) equals ``gold`` by math-verify.
@@ -502,6 +510,8 @@ def same_math_value(gold: str, candidate: str) -> bool:
 
     if not gold or not candidate or _looks_hostile(gold) or _looks_hostile(candidate):
         return False
+    for name in ("math_verify.parser", "math_verify.grader"):  # its "Timeout is disabled" notice, once per process
+        logging.getLogger(name).addFilter(_NO_TIMEOUT_NOTICE)
     try:
         gold_parsed = parse(f"${gold}$", parsing_timeout=None)
         cand_parsed = parse(f"${candidate}$", parsing_timeout=None)
