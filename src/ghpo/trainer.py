@@ -22,7 +22,6 @@ import json
 import logging
 import math
 import os
-import pickle
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -40,6 +39,7 @@ from trl.trainer.utils import is_async_callable
 
 from . import guidance
 from .data import HintDataReport, check_hint_columns, spread_rows
+from .distributed import share_round
 from .rewards import same_math_value
 from .rollouts import ROLLOUTS_FILE, append_records, rollout_records, set_aside_records_from
 
@@ -247,6 +247,40 @@ class GHPOConfig(GRPOConfig):
             raise ValueError("hint_stages_per_visit needs hint_memory=True (the memory keeps where the next visit starts).")
 
 
+class HintCuts:
+    """Each stage's hint for a problem (``guidance.plan_hint_cuts``) with the policy's tokenizer and the config's
+    unit, cached per hint and gold text: the no-leak rule may call math-verify, and a problem's cuts never change."""
+
+    def __init__(self, ratios, args: GHPOConfig, tokenizer):
+        self.ratios, self.unit, self.keep = ratios, args.hint_unit, args.hint_keep_final_answer
+        # Policy-token cuts need a fast tokenizer's offsets; without them cut_hint counts whitespace words.
+        self.offsets = guidance.tokenizer_offsets(tokenizer) if self.unit == "token" else None
+        self.cache: dict[tuple, list[str | None]] = {}
+
+    def plan(self, hint: str, gold: str | None) -> list[str | None]:
+        key = (hint, gold)
+        if key not in self.cache:
+            if len(self.cache) >= _MAX_CACHED_PLANS:
+                self.cache.clear()
+            self.cache[key] = guidance.plan_hint_cuts(hint, self.ratios, self.unit, self.offsets, self.keep, gold,
+                                                      same_math_value)
+        return self.cache[key]
+
+
+def resolve_trigger(trainer: GRPOTrainer, name: str) -> int:
+    """The index of the trigger reward among the trainer's reward functions, checked: a named, verifiable function
+    (never a reward model), and no tools, environments or rollout_func (their samples cannot take a hint yet)."""
+    if name not in trainer.reward_func_names:
+        raise ValueError(f"hint_trigger_reward={name!r} is not among the reward functions {trainer.reward_func_names}; "
+                         "name the accuracy reward that decides 'all wrong'.")
+    index = trainer.reward_func_names.index(name)
+    if not callable(trainer.reward_funcs[index]) or hasattr(trainer.reward_funcs[index], "config"):
+        raise ValueError("The hint trigger must be a verifiable reward function, not a reward model.")
+    if trainer.tools or trainer.rollout_func is not None or trainer.environment_factories is not None:
+        raise NotImplementedError("GHPO hints with tools, environments or rollout_func are not supported yet.")
+    return index
+
+
 class _Row(NamedTuple):
     """What every process shares about one local completion of the first round."""
 
@@ -294,22 +328,11 @@ class GHPOTrainer(GRPOTrainer):
             self.hint_ratios = ()
         self.hint_memory = guidance.HintMemory()
         self._ghpo_inputs: list[dict] | None = None
-        self._plans: dict[tuple, list[str | None]] = {}
+        self._cuts = HintCuts(self.hint_ratios, args, self._tokenizer)
         self.hint_data: HintDataReport | None = None
         if not self.hint_ratios and not args.log_rollouts:
             return
-        if args.hint_trigger_reward not in self.reward_func_names:
-            raise ValueError(
-                f"hint_trigger_reward={args.hint_trigger_reward!r} is not among the reward functions "
-                f"{self.reward_func_names}; name the accuracy reward that decides 'all wrong'."
-            )
-        self._trigger_index = self.reward_func_names.index(args.hint_trigger_reward)
-        if not callable(self.reward_funcs[self._trigger_index]) or hasattr(
-            self.reward_funcs[self._trigger_index], "config"
-        ):
-            raise ValueError("The hint trigger must be a verifiable reward function, not a reward model.")
-        if self.tools or self.rollout_func is not None or self.environment_factories is not None:
-            raise NotImplementedError("GHPO hints with tools, environments or rollout_func are not supported yet.")
+        self._trigger_index = resolve_trigger(self, args.hint_trigger_reward)
         # No double scoring: TRL's reward call reuses the trigger values guidance already computed.
         self._trigger_func = self.reward_funcs[self._trigger_index]
         self._trigger_known: dict[tuple, float | None] = {}
@@ -432,59 +455,22 @@ class GHPOTrainer(GRPOTrainer):
         return prompt_ids, completion_ids, tool_mask, completions, logprobs, extra_fields, images, tool_images
 
     def _run_round(self, jobs: list[tuple[int, int]], heads: list[_Row], plans: dict, n_local: int) -> list:
-        """One generation call for (group, stage) jobs, shared out evenly in whole groups over processes.
-
-        Every process gets every job's trigger values and token count (guidance decides collectively), but a job's
-        samples (ids, log-probs) only where its group has rows, and its texts only on the main process with
-        ``log_rollouts``. Returns ``(job, triggers, tokens, samples, texts)`` per sampled job in process order;
-        triggers is None for a padding duplicate (thrown away, its tokens still counted)."""
+        """One generation call for (group, stage) jobs, shared out evenly in whole groups over processes, then shared
+        back (``ghpo.distributed.share_round``): ``(job, triggers, tokens, samples, texts)`` per sampled job."""
         G, P, rank = self.num_generations, self.accelerator.num_processes, self.accelerator.process_index
         shards = guidance.assign_groups_to_processes(list(range(len(jobs))), P)
         mine = [jobs[k] for k in shards[rank]]
         sampled = self._sample_hinted([heads[g] for g, _ in mine],
                                       [plans[g][s] if self._shows_hints else None for g, s in mine])
-        mine = [(job, sampled[k * G:(k + 1) * G]) for k, job in enumerate(mine)]
-        first_shard = {}  # the process whose samples of a job count: the first that sampled it
-        for p, shard in enumerate(shards):
-            for k in shard:
-                first_shard.setdefault(jobs[k], p)
-        summaries = gather_object([(job, [x.trigger for x in xs], sum(len(x.completion_ids) for x in xs),
-                                    len(pickle.dumps(xs))) for job, xs in mine])
-        outgoing = [[] for _ in range(P)]
-        for job, xs in mine:
-            if first_shard[job] == rank:
-                for p in {(job[0] * G + j) // n_local for j in range(G)}:  # the processes holding the group's rows
-                    outgoing[p].append((job, xs, None))
-                if self.args.log_rollouts:
-                    outgoing[0].append((job, None, (_text(xs[0].prompt), [_text(x.completion) for x in xs],
-                                                    [x.trigger for x in xs])))
-        received = exchange_objects(outgoing, rank, P)
-        logger.info("GHPO round on process %d: received %d bytes of samples (a gather of all would be %d)",
-                    rank, len(pickle.dumps([(job, xs) for job, xs, _ in received if xs is not None])),
-                    sum(n for *_, n in summaries))
-        got = {job: xs for job, xs, _ in received if xs is not None}
-        text = {job: t for job, _, t in received if t is not None}
-        out, seen = [], set()
-        for job, triggers, tokens, _ in summaries:
-            first = job not in seen
-            seen.add(job)
-            out.append((job, triggers if first else None, tokens, got.get(job) if first else None,
-                        text.get(job) if first else None))
-        return out
+        return share_round(
+            jobs, shards, [(job, sampled[k * G:(k + 1) * G]) for k, job in enumerate(mine)], rank=rank,
+            num_processes=P, G=G, n_local=n_local, gather=gather_object,
+            summarize=lambda xs: ([x.trigger for x in xs], sum(len(x.completion_ids) for x in xs)),
+            text_of=(lambda xs: (_text(xs[0].prompt), [_text(x.completion) for x in xs], [x.trigger for x in xs]))
+            if self.args.log_rollouts else None)
 
     def _plan_hints(self, hint: str, gold: str | None) -> list[str | None]:
-        """Each stage's hint for one problem (``guidance.plan_hint_cuts``), cached per hint and gold text: the no-leak
-        rule may call math-verify, and a problem's cuts never change."""
-        key = (hint, gold)
-        if key not in self._plans:
-            if len(self._plans) >= _MAX_CACHED_PLANS:
-                self._plans.clear()
-            # Policy-token cuts need a fast tokenizer's offsets; without them cut_hint counts whitespace words.
-            offsets = guidance.tokenizer_offsets(self._tokenizer) if self.args.hint_unit == "token" else None
-            self._plans[key] = guidance.plan_hint_cuts(
-                hint, self.hint_ratios, self.args.hint_unit, offsets, self.args.hint_keep_final_answer, gold,
-                same_math_value)
-        return self._plans[key]
+        return self._cuts.plan(hint, gold)
 
     def _gold(self, columns: dict) -> str | None:
         gold = columns.get(self.args.hint_gold_column) if self.args.hint_gold_column else None
@@ -578,21 +564,6 @@ class GHPOTrainer(GRPOTrainer):
                       for group in groups],
             hinted=texts, shown=self._shows_hints)
         append_records(os.path.join(self.args.output_dir, ROLLOUTS_FILE), records)
-
-
-def exchange_objects(outgoing: list[list], rank: int, num_processes: int) -> list:
-    """Point to point: ``outgoing[p]`` (picklable items) goes to process p only; returns what this process received,
-    in process order. One ``scatter_object_list`` per sending process."""
-    if num_processes == 1:
-        return list(outgoing[0])
-    import torch.distributed as dist
-
-    received = []
-    for src in range(num_processes):
-        box = [None]
-        dist.scatter_object_list(box, outgoing if rank == src else None, src=src)
-        received.extend(box[0])
-    return received
 
 
 def render_continued_chat(processing_class, prompts: list, chat_template=None, chat_template_kwargs=None) -> list:

@@ -10,7 +10,7 @@ from ghpo.trainer import GHPOConfig, GHPOTrainer
 from scripted import accuracy_reward, length_reward, make_dataset
 
 logging.basicConfig(level=logging.WARNING, format="%(message)s")
-logging.getLogger("ghpo.trainer").setLevel(logging.INFO)  # the bytes each round sends (test_multiprocess)
+logging.getLogger("ghpo.distributed").setLevel(logging.INFO)  # the bytes each round sends (test_multiprocess)
 model_dir, out_dir, per_device = sys.argv[1], sys.argv[2], int(sys.argv[3])
 rows = {r["id"]: r for r in make_dataset().to_list()}
 # step 0: only the first group is hard (with G=4 on 2 processes it sits on rank 0 alone);
