@@ -180,3 +180,31 @@ def test_organism_compare_help():
                           capture_output=True, text=True, timeout=120,
                           env=dict(os.environ, PYTHONPATH=str(ROOT / "src")))
     assert proc.returncode == 0 and "--quick" in proc.stdout and "--part" in proc.stdout
+
+
+def _run(bench, arm, seed, hard_sampled_at_grpo_tokens, tokens=100):
+    """A finished run whose hard-level sampled accuracy is ``hard_sampled_at_grpo_tokens`` once it has sampled 100
+    tokens (GRPO's whole budget) and 0.9 at its end."""
+    k = f"avg@{bench.Budget().avg_k}"
+
+    def ev(step, acc, tok):
+        return {"step": step, "tokens": tok, **{f"{p}/{lv}": acc for p in ("greedy", k) for lv in bench.EVAL_LEVELS}}
+
+    groups = {"level_hard": {}, "level_rescued": {}, "adv_mass_total": 0.0, "adv_mass_rescued": 0.0, "steps": 1,
+              "next_visit": {"rescued": [0, 0], "not_rescued": [0, 0]}, "answer_leaks": 0, "hinted_groups": 0}
+    return {"arm": arm, "seed": seed, "sampled_tokens": tokens, "train_s": 1.0, "groups": groups,
+            "log": [{"frac_reward_zero_std": 0.5}],
+            "evals": [ev(0, 0.0, 0), ev(1, hard_sampled_at_grpo_tokens, 100), ev(2, 0.9, tokens)]}
+
+
+def test_primary_measure_pairs_staged_with_reroll_and_grpo_at_grpo_tokens(bench):
+    """Issue 21's primary measure: staged minus re-roll and staged minus GRPO, hard-level sampled accuracy at GRPO's
+    token count, paired by seed."""
+    runs = [_run(bench, "grpo", s, 0.10) for s in range(5)]
+    runs += [_run(bench, "reroll", s, 0.12 + 0.01 * s, tokens=200) for s in range(5)]
+    runs += [_run(bench, "staged", s, 0.20 + 0.01 * s, tokens=180) for s in range(5)]
+    summary = bench.summarise(runs, ["grpo", "staged", "reroll"], bench.Budget())
+    primary = bench.primary_measure(summary)
+    assert primary["staged - reroll"][0] == pytest.approx(0.08) and primary["staged - reroll"][1] == pytest.approx(0.0)
+    assert primary["staged - grpo"][0] == pytest.approx(0.12)
+    assert "reroll" in bench.arms_table() and bench.arms_table()["reroll"] == {"hint_schedule": "reroll"}

@@ -35,6 +35,8 @@ def arms_table() -> dict[str, dict]:
         "grpo": dict(hint_schedule="none"),
         "fixed-0.5": dict(hint_schedule="fixed", hint_ratios=[0.5]),
         "staged": dict(hint_schedule="staged"),
+        # Issue 21's control: staged's rounds and stages, each re-sampling the unchanged prompt (hint or samples?).
+        "reroll": dict(hint_schedule="reroll"),
     }
     if "hint_give_up_after" in fields:
         arms["staged+budgeted"] = dict(BUDGETED)

@@ -80,6 +80,7 @@ def summarise(runs: list[dict], arms: list[str], budget: Budget) -> dict:
     token_budget = min(r["sampled_tokens"] for r in runs)  # every run reached it
     by_seed_grpo = {r["seed"]: r for r in runs if r["arm"] == "grpo"}
     by_seed_staged = {r["seed"]: r for r in runs if r["arm"] == "staged"}
+    by_seed_reroll = {r["seed"]: r for r in runs if r["arm"] == "reroll"}
     rows = {}
     for arm in arms:
         rs = sorted([r for r in runs if r["arm"] == arm], key=lambda r: r["seed"])
@@ -111,6 +112,10 @@ def summarise(runs: list[dict], arms: list[str], budget: Budget) -> dict:
             if arm.startswith("staged") and arm != "staged" and name.startswith("hard/") and by_seed_staged:
                 paired = [f(r) - f(by_seed_staged[r["seed"]]) for r in rs if r["seed"] in by_seed_staged]
                 row[f"vs_staged/{name}"] = mean_ci95(paired)
+            # Issue 21: is it the hint or the extra samples? staged against the re-roll control, seed by seed.
+            if arm == "staged" and name.startswith("hard/") and by_seed_reroll:
+                paired = [f(r) - f(by_seed_reroll[r["seed"]]) for r in rs if r["seed"] in by_seed_reroll]
+                row[f"vs_reroll/{name}"] = mean_ci95(paired)
         row["zero_std"] = mean_ci95([statistics.mean(h["frac_reward_zero_std"] for h in r["log"]) for r in rs])
         row["tokens"] = mean_ci95([r["sampled_tokens"] for r in rs])
         row["gen_rounds"] = mean_ci95([statistics.mean(h.get("ghpo/gen_rounds", 1.0) for h in r["log"]) for r in rs])
@@ -147,3 +152,19 @@ def summarise(runs: list[dict], arms: list[str], budget: Budget) -> dict:
         row["hinted_groups"] = sum(x["hinted_groups"] for x in g)
         rows[arm] = row
     return {"rows": rows, "token_budget": token_budget}
+
+
+PRIMARY = "hard/sampled@tokens"
+"""Issue 21's primary measure, declared before the runs: hard-level sampled accuracy (avg@k, no hint) at equal
+sampled tokens, staged minus re-roll and staged minus GRPO, paired by seed, 95% t-interval over seeds. Every other
+comparison in the report is secondary."""
+
+
+def primary_measure(summary: dict) -> dict[str, tuple[float, float]]:
+    """``{"staged - reroll": (mean, half-width), "staged - grpo": ...}`` for the arms that ran."""
+    staged = summary["rows"].get("staged", {})
+    out = {}
+    for other, key in (("reroll", f"vs_reroll/{PRIMARY}"), ("grpo", f"diff/{PRIMARY}")):
+        if key in staged:
+            out[f"staged - {other}"] = staged[key]
+    return out

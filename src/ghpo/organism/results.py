@@ -22,7 +22,13 @@ from ghpo.organism.budget import (
     Budget,
     arms_table,
 )
-from ghpo.organism.gates import _above_zero, _lvmean, _plateau_eval, summarise
+from ghpo.organism.gates import (
+    _above_zero,
+    _lvmean,
+    _plateau_eval,
+    primary_measure,
+    summarise,
+)
 
 
 # plot
@@ -384,6 +390,14 @@ def write_results(out: Path, saved: dict, budget: Budget) -> None:
             L.append("```")
             L.append("(`|` marks where the prompt ends and the sampled completion begins.)\n")
 
+        primary = primary_measure(summary)
+        if primary:
+            L.append("## Primary measure (declared before the run; issue 21)\n")
+            L.append(f"Hard-level sampled accuracy (avg@{budget.avg_k}, no hint) at equal sampled tokens (GRPO's), "
+                     "paired by seed, mean ± 95% t-interval over seeds; every other number on this page is secondary.\n")
+            for name, ms in primary.items():
+                L.append(f"- {name}: {_pct(ms, signed=True)} points")
+            L.append("")
         L.append("## Verdict\n")
         L.extend(verdict(summary, budget))
         L.append("")
