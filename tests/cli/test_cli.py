@@ -128,6 +128,17 @@ def test_unknown_reward_fails_clearly(tmp_path, capsys, no_model_load):
     assert "nonsense" in capsys.readouterr().err
 
 
+def _train_tiny(model_dir, data, rows, out, *flags) -> int:
+    """``ghpo train`` for 2 steps on the tiny model, with ``rows`` written to ``data`` as JSONL."""
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return cli.main([
+        "train", "--model_name_or_path", model_dir, "--dataset_name", str(data), "--output_dir", str(out),
+        "--max_steps", "2", "--per_device_train_batch_size", "4", "--num_generations", "2",
+        "--max_completion_length", "8", "--use_cpu", "true", "--report_to", "none", "--logging_steps", "1",
+        "--hint_unit", "step", *flags,
+    ])
+
+
 def test_train_tiny_model_local_jsonl_then_report(tiny_model_dir, tmp_path, capsys):
     data = tmp_path / "train.jsonl"
     rows = [
@@ -135,14 +146,9 @@ def test_train_tiny_model_local_jsonl_then_report(tiny_model_dir, tmp_path, caps
          "solution_hint": f"Step 1: {a} + {b} = {a + b}\nThe final answer is \\boxed{{{a + b}}}."}
         for a, b in [(1, 2), (3, 4), (5, 6), (7, 8)]
     ]
-    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "run"
-    code = cli.main([
-        "train", "--model_name_or_path", tiny_model_dir, "--dataset_name", str(data), "--output_dir", str(out),
-        "--max_steps", "2", "--per_device_train_batch_size", "4", "--num_generations", "2",
-        "--max_completion_length", "8", "--use_cpu", "true", "--report_to", "none", "--logging_steps", "1",
-        "--save_strategy", "steps", "--save_steps", "2", "--hint_unit", "step", "--reward_funcs", "accuracy", "format",
-    ])
+    code = _train_tiny(tiny_model_dir, data, rows, out, "--save_strategy", "steps", "--save_steps", "2",
+                       "--reward_funcs", "accuracy", "format")
     assert code == 0
     lines = [json.loads(line) for line in open(out / "metrics.jsonl")]
     steps = [line for line in lines if "loss" in line]
@@ -187,14 +193,8 @@ def test_user_layouts_train_with_hints_from_the_named_column(layout, tiny_model_
     build, flags, worked_column = _LAYOUTS[layout]
     rows = [build(f"Add {a}, {b}, {c} and {d}.", *_worked(a, b, c, d)) for a, b, c, d in _TERMS]
     data = tmp_path / f"{layout}.jsonl"
-    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "run"
-    code = cli.main([
-        "train", "--model_name_or_path", tiny_model_dir, "--dataset_name", str(data), "--output_dir", str(out),
-        "--max_steps", "2", "--per_device_train_batch_size", "4", "--num_generations", "2",
-        "--max_completion_length", "8", "--use_cpu", "true", "--report_to", "none", "--logging_steps", "1",
-        "--save_strategy", "no", "--hint_unit", "step", "--log_rollouts", "true", *flags,
-    ])
+    code = _train_tiny(tiny_model_dir, data, rows, out, "--save_strategy", "no", "--log_rollouts", "true", *flags)
     assert code == 0, capsys.readouterr().err
     records = [json.loads(line) for line in open(out / "rollouts.jsonl")]
     assert len(records) == 4  # 2 steps x 2 problems
