@@ -94,6 +94,9 @@ def main(argv=None) -> int:
     p.add_argument("--width", type=int, default=None, help="Hidden size of the organism (default 64; a new warm start).")
     p.add_argument("--avg-k", type=int, default=None, help="Samples per held-out problem for avg@k (default 2).")
     p.add_argument("--arms", nargs="+", default=None, help="Comparison arms (default all available).")
+    p.add_argument("--eval-every", type=int, default=None, help="Optimizer steps between evaluations (default 20).")
+    p.add_argument("--eval-hints", type=float, nargs="+", default=None,
+                   help="Also evaluate the hard level greedily with these hint ratios (hint dependence; default none).")
     p.add_argument("--jobs", type=int, default=1, help="Runs in parallel, one process and one torch thread each.")
     p.add_argument("--force", action="store_true", help="Run the comparison even if a gate failed (labelled).")
     p.add_argument("--report-only", action="store_true", help="Rewrite RESULTS.md and the PNG from the JSON.")
@@ -124,6 +127,10 @@ def main(argv=None) -> int:
         budget = replace(budget, warm=replace(budget.warm, hidden_size=a.width))
     if a.avg_k is not None:
         budget = replace(budget, avg_k=a.avg_k)
+    if a.eval_every:
+        budget = replace(budget, eval_every=a.eval_every)
+    if a.eval_hints:
+        budget = replace(budget, eval_hint_ratios=tuple(a.eval_hints))
     if a.glimpse is not None:
         budget = replace(budget, warm=replace(budget.warm, sft_glimpse=(("5x1", a.glimpse),) if a.glimpse else ()))
     torch.set_num_threads(1)

@@ -16,7 +16,7 @@ import math
 import statistics
 from pathlib import Path
 
-__all__ = ["build_figure", "main_report", "mean_ci95", "plot_runs", "read_metrics", "summary_table", "t975"]
+__all__ = ["build_figure", "holm", "main_report", "mean_ci95", "plot_runs", "read_metrics", "summary_table", "t975", "t_pvalue"]
 
 METRICS_FILE = "metrics.jsonl"
 ACCURACY_KEY = "rewards/accuracy_reward/mean"
@@ -276,3 +276,58 @@ def main_report(run_dirs: list[str | Path], out: str | Path | None = None) -> tu
         png = out if out.suffix.lower() == ".png" else out / "report.png"
     table = summary_table(run_dirs)
     return plot_runs(run_dirs, png), table
+
+
+def _betacf(a: float, b: float, x: float) -> float:
+    """Continued fraction of the regularized incomplete beta function (Numerical Recipes, modified Lentz)."""
+    tiny, qab, qap, qam = 1e-300, a + b, a + 1.0, a - 1.0
+    c, d = 1.0, 1.0 - qab * x / qap
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 300):
+        m2 = 2 * m
+        for aa in (m * (b - m) * x / ((qam + m2) * (a + m2)), -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))):
+            d = 1.0 + aa * d
+            d = 1.0 / (d if abs(d) > tiny else tiny)
+            c = 1.0 + aa / c
+            c = c if abs(c) > tiny else tiny
+            h *= d * c
+        if abs(d * c - 1.0) < 1e-12:
+            break
+    return h
+
+
+def _betainc(a: float, b: float, x: float) -> float:
+    """Regularized incomplete beta I_x(a, b)."""
+    if x <= 0.0 or x >= 1.0:
+        return 0.0 if x <= 0.0 else 1.0
+    front = math.exp(math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x))
+    if x < (a + 1.0) / (a + b + 2.0):
+        return front * _betacf(a, b, x) / a
+    return 1.0 - front * _betacf(b, a, 1.0 - x) / b
+
+
+def t_pvalue(values) -> float:
+    """Two-sided p-value of a one-sample t-test of mean 0 (e.g. per-seed paired differences); NaN for < 2 values.
+    A constant non-zero sample gives 0.0."""
+    values = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    n = len(values)
+    if n < 2:
+        return float("nan")
+    sd = statistics.stdev(values)
+    m = statistics.mean(values)
+    if sd == 0:
+        return 1.0 if m == 0 else 0.0
+    t = m / (sd / math.sqrt(n))
+    df = n - 1
+    return _betainc(df / 2.0, 0.5, df / (df + t * t))
+
+
+def holm(pvalues: dict[str, float]) -> dict[str, float]:
+    """Holm-Bonferroni adjusted p-values (family-wise error over the comparisons given; NaN left out and kept)."""
+    ordered = sorted((p, k) for k, p in pvalues.items() if not math.isnan(p))
+    m, out, running = len(ordered), {}, 0.0
+    for i, (p, k) in enumerate(ordered):
+        running = max(running, min(1.0, (m - i) * p))
+        out[k] = running
+    return {k: out.get(k, float("nan")) for k in pvalues}

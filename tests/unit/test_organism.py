@@ -234,3 +234,34 @@ def test_stepwise_reward_pays_right_steps_only_and_reads_the_hint():
     assert stepwise_accuracy_reward([worked[cut:].replace("\n", " + 1\n", 1)], [gold], prompts=[hinted]) == [0.0]
     # a right box with no working at all is not paid
     assert stepwise_accuracy_reward([f"\\boxed{{{gold}}}"], [gold], prompts=[prompt]) == [0.0]
+
+
+def test_hint_dependence_eval_cuts_as_the_trainer_and_scores_the_hard_level():
+    """evaluate_policy with hint ratios: the prompt gets the first w of the worked solution (last-step rule), and
+    accuracy is reported per hinted level next to the no-hint numbers."""
+    from ghpo.organism.evaluate import evaluate_policy
+
+    rows = make_rows(4, ["5x1"], seed=3)
+
+    class Echo:
+        """A 'model' whose greedy answer is right exactly when the prompt carries a hint."""
+
+    seen = []
+
+    def fake_generate(model, tokenizer, prompts, max_new_tokens, **kw):
+        seen.append(list(prompts))
+        return [f"\\boxed{{{next(r['solution'] for r in rows if p.startswith(r['prompt']))}}}"
+                if p.count("\n") > 1 else "\\boxed{0}" for p in prompts]
+
+    import ghpo.organism.evaluate as ev
+
+    original, ev.generate = ev.generate, fake_generate
+    try:
+        out = evaluate_policy(Echo(), None, rows, 64, hint_ratios=(0.5,), hint_levels=("5x1",))
+    finally:
+        ev.generate = original
+    assert out["greedy/5x1"] == 0.0 and out["hint@0.5/greedy/5x1"] == 1.0
+    hinted = seen[-1]
+    assert all(p.startswith(r["prompt"]) and r["solution_hint"].startswith(p[len(r["prompt"]):])
+               for p, r in zip(hinted, rows))
+    assert not any("\\boxed" in p for p in hinted)

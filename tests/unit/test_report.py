@@ -156,3 +156,24 @@ def test_figure_keeps_fractions_on_0_1_and_steps_as_integers(two_runs):
     assert all(isinstance(ax.xaxis.get_major_locator(), MaxNLocator) for ax in fig.axes)
     ticks = by_title[report.FRACTION_PANELS[1]].get_xticks()
     assert all(float(t).is_integer() for t in ticks)
+
+
+def test_t_pvalue_matches_the_t_table():
+    # t = 2.776 with 4 degrees of freedom is the two-sided 5% point (the table t975 uses).
+    from ghpo.report import t_pvalue
+
+    values = [1.0 + 2.776 * d for d in (-1, -0.5, 0, 0.5, 1)]  # mean 1
+    sd = __import__("statistics").stdev(values)
+    scale = 2.776 * sd / math.sqrt(5)  # shift so that t is exactly 2.776
+    shifted = [v - 1.0 + scale for v in values]
+    assert t_pvalue(shifted) == pytest.approx(0.05, abs=1e-4)
+    assert t_pvalue([0.1, -0.1, 0.2, -0.2]) == pytest.approx(1.0)
+    assert math.isnan(t_pvalue([0.3]))
+
+
+def test_holm_adjusts_in_order():
+    from ghpo.report import holm
+
+    adjusted = holm({"a": 0.01, "b": 0.04, "c": 0.03, "d": float("nan")})
+    assert adjusted["a"] == pytest.approx(0.03) and adjusted["c"] == pytest.approx(0.06)
+    assert adjusted["b"] == pytest.approx(0.06) and math.isnan(adjusted["d"])  # monotone: never below the one before

@@ -66,6 +66,8 @@ class Budget:
     adam_epsilon: float = 1e-8  # TRL's default
     scale_rewards: str = "group"  # TRL's default
     eval_every: int = 20
+    # Issue 21, hint dependence: also evaluate the hard levels greedily with these hint ratios (empty: not measured).
+    eval_hint_ratios: tuple[float, ...] = ()
     eval_per_level: int = 100  # the warm start's held-out set (never seen in SFT or RL)
     avg_k: int = 8  # sampled accuracy: k samples per held-out problem at temperature 1 (avg@2 was +-4.5: NOTES)
     train_rows: int = 320  # 120 steps x 16 prompts draw each problem 6 times (memory can act)
@@ -90,4 +92,4 @@ QUICK = Budget(seeds=(0,), steps=2, prompts_per_step=4, eval_every=2, eval_per_l
 def budget_from_dict(b: dict) -> Budget:
     b = {**asdict(Budget()), **b}  # a JSON written before a field existed has that field's default
     b["warm"] = WarmStartSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in b["warm"].items()})
-    return Budget(**{k: tuple(v) if k in ("seeds", "replay_levels") else v for k, v in b.items()})
+    return Budget(**{k: tuple(v) if k in ("seeds", "replay_levels", "eval_hint_ratios") else v for k, v in b.items()})

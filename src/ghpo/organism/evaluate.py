@@ -15,6 +15,9 @@ from collections.abc import Sequence
 import torch
 from transformers import TrainerCallback
 
+from ..guidance import cut_hint, tokenizer_offsets
+from .task import HINT_TEMPLATE
+
 __all__ = ["EvalCallback", "boxed_accuracy_reward", "evaluate_policy", "generate", "score_boxed", "score_steps",
            "stepwise_accuracy_reward", "valid_scratchpad"]
 
@@ -99,12 +102,16 @@ def generate(
 
 
 def evaluate_policy(
-    model, tokenizer, rows: Sequence[dict], max_new_tokens: int, k: int = 0, temperature: float = 1.0, seed: int = 0
+    model, tokenizer, rows: Sequence[dict], max_new_tokens: int, k: int = 0, temperature: float = 1.0, seed: int = 0,
+    hint_ratios: Sequence[float] = (), hint_levels: Sequence[str] = (),
 ) -> dict[str, float]:
-    """No-hint accuracy per level on ``rows`` (dicts with prompt, solution, level).
+    """Accuracy per level on ``rows`` (dicts with prompt, solution, level; solution_hint for hints).
 
     Returns ``greedy/<level>`` (pass@1, greedy decoding) and, when ``k > 0``, ``avg@k/<level>`` (mean accuracy of
-    ``k`` samples at ``temperature``), plus ``greedy/all`` / ``avg@k/all`` (mean over levels).
+    ``k`` samples at ``temperature``), plus ``greedy/all`` / ``avg@k/all`` (mean over levels): all without hints.
+    With ``hint_ratios``, also ``hint@<w>/greedy/<level>`` for ``hint_levels``: greedy accuracy with the first w of
+    the worked solution after the prompt, cut as the trainer cuts it (policy tokens, the last-step rule), over the
+    problems that have such a cut: how much the policy still leans on hints (hint dependence).
     """
     prompts = [r["prompt"] for r in rows]
     result: dict[str, float] = {}
@@ -119,6 +126,17 @@ def evaluate_policy(
         for level, values in per_level.items():
             result[f"{name}/{level}"] = sum(values) / len(values)
         result[f"{name}/all"] = sum(result[f"{name}/{lv}"] for lv in per_level) / len(per_level)
+    offsets = tokenizer_offsets(tokenizer)
+    for w in hint_ratios:
+        hinted = [(r, cut_hint(r["solution_hint"], w, "token", offsets)) for r in rows if r["level"] in hint_levels]
+        hinted = [(r, h) for r, h in hinted if h]
+        texts = generate(model, tokenizer, [r["prompt"] + HINT_TEMPLATE.format(hint=h) for r, h in hinted],
+                         max_new_tokens)
+        per_level = defaultdict(list)
+        for (r, _), text in zip(hinted, texts):
+            per_level[r["level"]].append(score_boxed(text, r["solution"]))
+        for level, values in per_level.items():
+            result[f"hint@{w:g}/greedy/{level}"] = sum(values) / len(values)
     return result
 
 
@@ -129,15 +147,18 @@ class EvalCallback(TrainerCallback):
     measured separately so training wall time can exclude it.
     """
 
-    def __init__(self, tokenizer, rows, every: int, max_new_tokens: int, k: int = 0, seed: int = 0):
+    def __init__(self, tokenizer, rows, every: int, max_new_tokens: int, k: int = 0, seed: int = 0,
+                 hint_ratios: Sequence[float] = (), hint_levels: Sequence[str] = ()):
         self.tokenizer, self.rows, self.every = tokenizer, list(rows), every
         self.max_new_tokens, self.k, self.seed = max_new_tokens, k, seed
+        self.hint_ratios, self.hint_levels = tuple(hint_ratios), tuple(hint_levels)
         self.records: list[dict] = []
         self.eval_seconds = 0.0
 
     def _run(self, model, step: int) -> None:
         t0 = time.perf_counter()
-        metrics = evaluate_policy(model, self.tokenizer, self.rows, self.max_new_tokens, self.k, seed=self.seed + step)
+        metrics = evaluate_policy(model, self.tokenizer, self.rows, self.max_new_tokens, self.k, seed=self.seed + step,
+                                  hint_ratios=self.hint_ratios, hint_levels=self.hint_levels)
         dt = time.perf_counter() - t0
         self.eval_seconds += dt
         self.records.append({"step": step, "eval_s": dt, **metrics})

@@ -33,6 +33,7 @@ from ghpo.organism import (
 from ghpo.organism.analysis import analyse_rollouts
 from ghpo.organism.budget import (
     EVAL_LEVELS,
+    HARD,
     REWARD_NAME,
     REWARDS,
     TRAIN_LEVELS,
@@ -172,7 +173,8 @@ def train_arm(model_dir: str, train: list[dict], held_out: list[dict], budget: B
     model = AutoModelForCausalLM.from_pretrained(model_dir)
     with tempfile.TemporaryDirectory() as tmp:
         args = _config(budget, seed, tmp, **guidance_kw)
-        ev = EvalCallback(tok, held_out, budget.eval_every, budget.max_completion_length, k=budget.avg_k, seed=seed)
+        ev = EvalCallback(tok, held_out, budget.eval_every, budget.max_completion_length, k=budget.avg_k, seed=seed,
+                          hint_ratios=budget.eval_hint_ratios, hint_levels=HARD)
         clock = StepClock()
         trainer = CountingGHPOTrainer(model=model, reward_funcs=[organism_reward_func(budget.reward)], args=args,
                                       train_dataset=datasets.Dataset.from_list(train), processing_class=tok,
