@@ -208,3 +208,38 @@ def test_primary_measure_pairs_staged_with_reroll_and_grpo_at_grpo_tokens(bench)
     assert primary["staged - reroll"][0] == pytest.approx(0.08) and primary["staged - reroll"][1] == pytest.approx(0.0)
     assert primary["staged - grpo"][0] == pytest.approx(0.12)
     assert "reroll" in bench.arms_table() and bench.arms_table()["reroll"] == {"hint_schedule": "reroll"}
+
+
+def _rung(bench, glimpse, base, staged_gain, reroll_gain, seeds=5):
+    """A finished rung (organism_results.json) whose GRPO starts at ``base`` sampled accuracy."""
+    from dataclasses import asdict
+
+    budget = dataclasses.replace(bench.Budget(), warm=dataclasses.replace(bench.Budget().warm,
+                                                                         sft_glimpse=(("5x1", glimpse),)))
+    runs = []
+    for s in range(seeds):
+        runs.append(_run(bench, "grpo", s, base))
+        runs.append(_run(bench, "reroll", s, base + reroll_gain + 0.001 * s, tokens=200))
+        runs.append(_run(bench, "staged", s, base + staged_gain + 0.002 * s, tokens=180))
+    for r in runs:  # step 0 is the warm start itself: every arm starts at the rung's base accuracy
+        r["evals"][0].update({key: base for key in r["evals"][0] if key.startswith(("greedy/", "avg@"))})
+    return {"budget": json.loads(json.dumps(asdict(budget), default=str)), "runs": runs,
+            "gates": {"regime": {"all_wrong": 0.9, "rescued_any": 0.85, "pass": True}},
+            "warm_start": {"weights_sha256": "ab" * 32}, "parts": []}
+
+
+def test_ladder_report_maps_the_primary_measure_against_base_accuracy(bench, tmp_path):
+    from ghpo.organism.ladder import rung_summary, write_ladder
+
+    rungs = [rung_summary(_rung(bench, 600, 0.01, 0.02, 0.01)), rung_summary(_rung(bench, 1000, 0.40, 0.0, 0.0)),
+             rung_summary(_rung(bench, 800, 0.08, 0.07, 0.02))]
+    assert [r["name"] for r in rungs] == ["stuck", "easy", "learns"]
+    stuck = rungs[0]
+    assert not stuck["health"]["asked_to_learn"] and all(c.startswith("easy/") for c in stuck["health"]["checks"])
+    assert rungs[2]["primary"]["staged - reroll"][0] == pytest.approx(0.05 + 0.001 * 2)
+    write_ladder(tmp_path, rungs, "python benchmarks/organism_ladder.py --part report")
+    text = (tmp_path / "LADDER.md").read_text()
+    rows = [line for line in text.splitlines() if line.startswith(("| stuck", "| learns", "| easy"))]
+    assert [row.split(" |")[0] for row in rows[:3]] == ["| stuck", "| learns", "| easy"]  # sorted by base accuracy
+    assert "Holm-adjusted" in text and "(18 in all" in text  # 3 rungs x (vs grpo, vs reroll) x 3 secondary measures
+    assert (tmp_path / "ladder.png").stat().st_size > 1000

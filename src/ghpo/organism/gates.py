@@ -39,8 +39,12 @@ def _above_zero(ms: tuple[float, float]) -> bool:
     return ms[0] - ms[1] > 0
 
 
-def health_gate(runs: list[dict], budget: Budget) -> dict:
-    """Plain GRPO, per seed: final - start accuracy on the training levels (greedy, sampled) and each easy level."""
+def health_gate(runs: list[dict], budget: Budget, independent_samples: bool = True) -> dict:
+    """Plain GRPO, per seed: final - start accuracy on the training levels (greedy, sampled) and each easy level.
+
+    A training-level check passes when the gain's 95% interval over seeds is above 0 and the gain exceeds 2 standard
+    errors of the held-out set. ``independent_samples`` (the v3 reports) counts the k samples of a problem as k
+    trials; False (issue 21) counts problems only, a bound that holds however a problem's samples correlate."""
     grpo = [r for r in runs if r["arm"] == "grpo"]
     k = f"avg@{budget.avg_k}"
     out = {}
@@ -56,7 +60,8 @@ def health_gate(runs: list[dict], budget: Budget) -> dict:
     checks = {}
     for name in ("train/greedy", "train/sampled"):
         p = out[name]["start"][0]
-        noise = 2 * math.sqrt(max(p * (1 - p), 1e-9) / (n * (budget.avg_k if "sampled" in name else 1)))
+        trials = n * (budget.avg_k if "sampled" in name and independent_samples else 1)
+        noise = 2 * math.sqrt(max(p * (1 - p), 1e-9) / trials)
         d, hw = out[name]["delta"]
         checks[name] = {"noise_2se": noise, "pass": bool(d - (hw if not math.isnan(hw) else 0) > 0 and d > noise)}
     for name, _, _ in per_easy:  # every easy level on its own: a mean could hide one level's forgetting
@@ -75,8 +80,30 @@ def regime_gate(probe: dict) -> dict:
     return {"all_wrong": all_wrong, "rescued_any": rescue, "pass": bool(all_wrong >= 0.5 and rescue >= 0.4)}
 
 
-def summarise(runs: list[dict], arms: list[str], budget: Budget) -> dict:
+def run_metrics(budget: Budget, token_budget: float) -> dict:
+    """Per-run measures, each a function of one run: hard/train level accuracy at the end and at ``token_budget``
+    sampled tokens, easy-level change, the plateau check (change over the last third), per-level greedy."""
     k = f"avg@{budget.avg_k}"
+    metrics = {
+        "hard/greedy": lambda r: _lvmean(r["evals"][-1], HARD, "greedy"),
+        "hard/sampled": lambda r: _lvmean(r["evals"][-1], HARD, k),
+        "hard/greedy@tokens": lambda r: _at_tokens(r["evals"], token_budget, lambda e: _lvmean(e, HARD, "greedy")),
+        "hard/sampled@tokens": lambda r: _at_tokens(r["evals"], token_budget, lambda e: _lvmean(e, HARD, k)),
+        "train/greedy": lambda r: _lvmean(r["evals"][-1], TRAIN_LEVELS, "greedy"),
+        "train/sampled": lambda r: _lvmean(r["evals"][-1], TRAIN_LEVELS, k),
+        "easy/greedy_delta": lambda r: _lvmean(r["evals"][-1], EASY, "greedy") - _lvmean(r["evals"][0], EASY, "greedy"),
+        "easy/sampled_delta": lambda r: _lvmean(r["evals"][-1], EASY, k) - _lvmean(r["evals"][0], EASY, k),
+    }
+    # Plateau check: the change over the last third of training (a curve still rising has not plateaued).
+    for name, key in (("hard/greedy_last_third", "greedy"), ("hard/sampled_last_third", k)):
+        metrics[name] = (lambda key: lambda r: _lvmean(r["evals"][-1], HARD, key)
+                         - _lvmean(_plateau_eval(r["evals"], budget), HARD, key))(key)
+    for lv in EVAL_LEVELS:
+        metrics[f"greedy/{lv}"] = (lambda lv: lambda r: r["evals"][-1][f"greedy/{lv}"])(lv)
+    return metrics
+
+
+def summarise(runs: list[dict], arms: list[str], budget: Budget) -> dict:
     token_budget = min(r["sampled_tokens"] for r in runs)  # every run reached it
     by_seed_grpo = {r["seed"]: r for r in runs if r["arm"] == "grpo"}
     by_seed_staged = {r["seed"]: r for r in runs if r["arm"] == "staged"}
@@ -87,22 +114,7 @@ def summarise(runs: list[dict], arms: list[str], budget: Budget) -> dict:
         if not rs:
             continue
         row = {"n": len(rs)}
-        metrics = {
-            "hard/greedy": lambda r: _lvmean(r["evals"][-1], HARD, "greedy"),
-            "hard/sampled": lambda r: _lvmean(r["evals"][-1], HARD, k),
-            "hard/greedy@tokens": lambda r: _at_tokens(r["evals"], token_budget, lambda e: _lvmean(e, HARD, "greedy")),
-            "hard/sampled@tokens": lambda r: _at_tokens(r["evals"], token_budget, lambda e: _lvmean(e, HARD, k)),
-            "train/greedy": lambda r: _lvmean(r["evals"][-1], TRAIN_LEVELS, "greedy"),
-            "train/sampled": lambda r: _lvmean(r["evals"][-1], TRAIN_LEVELS, k),
-            "easy/greedy_delta": lambda r: _lvmean(r["evals"][-1], EASY, "greedy") - _lvmean(r["evals"][0], EASY, "greedy"),
-            "easy/sampled_delta": lambda r: _lvmean(r["evals"][-1], EASY, k) - _lvmean(r["evals"][0], EASY, k),
-        }
-        # Plateau check: the change over the last third of training (a curve still rising has not plateaued).
-        for name, key in (("hard/greedy_last_third", "greedy"), ("hard/sampled_last_third", k)):
-            metrics[name] = (lambda key: lambda r: _lvmean(r["evals"][-1], HARD, key)
-                             - _lvmean(_plateau_eval(r["evals"], budget), HARD, key))(key)
-        for lv in EVAL_LEVELS:
-            metrics[f"greedy/{lv}"] = (lambda lv: lambda r: r["evals"][-1][f"greedy/{lv}"])(lv)
+        metrics = run_metrics(budget, token_budget)
         for name, f in metrics.items():
             row[name] = mean_ci95([f(r) for r in rs])
             if arm != "grpo" and not name.startswith("easy"):

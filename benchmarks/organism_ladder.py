@@ -1,0 +1,71 @@
+"""Issue 21: the organism on a difficulty ladder of warm starts, GHPO's gain against each rung's base accuracy.
+
+A rung is a warm start with a given 5x1 glimpse in SFT (more rows: an easier hard level). Each rung runs the ordinary
+benchmark (``organism_compare.py``) in ``<out>/glimpse<N>``: ``gates`` (warm start, regime probe, plain GRPO x seeds),
+then ``compare`` (the arms, run on every rung even where a gate fails: the point is what each rung can show, so each
+comparison is labelled with its gates), then ``report`` writes ``<out>/LADDER.md`` and ``<out>/ladder.png``
+(``ghpo.organism.ladder``). Every rung must be built on the machine that runs its parts: warm starts differ across
+CPUs, and a part refuses a warm start whose weights differ from its gates part's.
+
+    python benchmarks/organism_ladder.py --glimpses 600 800 1000 --part gates --jobs 2      # per rung ~20-40 min
+    python benchmarks/organism_ladder.py --glimpses 600 800 1000 --part compare --jobs 2    # ~45 min a rung
+    python benchmarks/organism_ladder.py --glimpses 600 800 1000 --part report
+    python benchmarks/organism_ladder.py --quick --out /tmp/ladder                          # smoke test
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+from ghpo.organism.ladder import rung_summary, write_ladder
+
+HERE = Path(__file__).resolve().parent
+ARMS = ("staged", "reroll")
+
+
+def _compare_main():
+    spec = importlib.util.spec_from_file_location("organism_compare", HERE / "organism_compare.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--glimpses", type=int, nargs="+", default=[600, 800, 1000], help="5x1 SFT rows per rung.")
+    p.add_argument("--part", choices=("gates", "compare", "all", "report"), default="all")
+    p.add_argument("--out", default="docs/ladder")
+    p.add_argument("--steps", type=int, default=240, help="Optimizer steps per arm (GRPO plateaued by 240 on v3).")
+    p.add_argument("--eval-every", type=int, default=40, help="Steps between evaluations (v3: 20; 40 halves eval time).")
+    p.add_argument("--arms", nargs="+", default=list(ARMS), help="Arms besides grpo (default: staged reroll).")
+    p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--seeds", type=int, nargs="+", default=None)
+    p.add_argument("--quick", action="store_true", help="Smoke test: organism_compare --quick on each rung.")
+    a = p.parse_args(argv)
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    command = "python benchmarks/organism_ladder.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    compare = _compare_main() if a.part != "report" else None
+    for g in a.glimpses:
+        rung = out / f"glimpse{g}"
+        common = ["--glimpse", str(g), "--out", str(rung), "--jobs", str(a.jobs), "--eval-hints", "0.25", "0.5"]
+        common += ["--quick"] if a.quick else ["--steps", str(a.steps), "--eval-every", str(a.eval_every)]
+        common += ["--seeds", *map(str, a.seeds)] if a.seeds else []
+        if a.part in ("gates", "all"):
+            compare(["--part", "gates", *common])
+        if a.part in ("compare", "all"):
+            compare(["--part", "compare", "--force", "--arms", *a.arms, *common])
+    rungs = [rung_summary(json.loads((out / f"glimpse{g}" / "organism_results.json").read_text()))
+             for g in a.glimpses if (out / f"glimpse{g}" / "organism_results.json").exists()]
+    if rungs:
+        write_ladder(out, rungs, command)
+        print(f"wrote {out / 'LADDER.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

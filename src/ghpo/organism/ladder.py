@@ -1,0 +1,160 @@
+"""Issue 21's difficulty ladder: the organism benchmark run on several warm starts (rungs, by the size of the 5x1
+glimpse in SFT), from "GRPO stuck" to "easy", and GHPO's gain mapped against each rung's base accuracy.
+
+Each rung is an ordinary ``organism_compare.py`` run in its own folder (``<out>/glimpse<N>/organism_results.json``).
+This module reads them and writes ``<out>/LADDER.md`` and ``<out>/ladder.png``:
+
+- per rung, the gates and a health check that asks only what the rung can show: RL does not break the easy levels
+  (every rung), and plain GRPO improves the training level (only where GRPO can learn: base sampled accuracy >=
+  ``LEARNABLE_FROM``); the noise bound counts held-out problems, not the k samples of a problem;
+- the primary measure (``gates.PRIMARY``, declared before the runs): staged minus re-roll and staged minus GRPO,
+  hard-level avg@k at GRPO's sampled tokens, paired by seed, 95% t-interval;
+- the secondary comparisons, with Holm-adjusted p-values over all of them (their number stated);
+- hint dependence (held-out greedy accuracy with a 0.25 / 0.5 hint next to no hint), where it was measured.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from ghpo.organism.budget import EASY, HARD, budget_from_dict
+from ghpo.organism.gates import PRIMARY, health_gate, primary_measure, regime_gate, run_metrics, summarise
+from ghpo.report import holm, mean_ci95, t_pvalue
+
+LEARNABLE_FROM = 0.02
+"""Base hard-level sampled accuracy from which plain GRPO is expected to learn (a rung below it is 'stuck': the
+health check does not ask it to improve)."""
+
+SECONDARY = ("hard/greedy", "hard/sampled", "hard/greedy@tokens")
+"""Secondary measures, each compared staged - GRPO and staged - re-roll (and GRPO's own rise is in the gates)."""
+
+
+def rung_name(base: float) -> str:
+    return "stuck" if base < LEARNABLE_FROM else "learns" if base < 0.30 else "easy"
+
+
+def rung_summary(saved: dict) -> dict:
+    """One rung from its ``organism_results.json``: base accuracy, gates, rung-specific health, primary measure,
+    secondary comparisons with raw p-values (adjusted across the ladder by ``ladder_summary``)."""
+    budget = budget_from_dict(saved["budget"])
+    runs = saved["runs"]
+    k = f"avg@{budget.avg_k}"
+    grpo = [r for r in runs if r["arm"] == "grpo"]
+    base = sum(r["evals"][0][f"{k}/{lv}"] for r in grpo for lv in HARD) / max(1, len(grpo) * len(HARD))
+    greedy0 = sum(r["evals"][0][f"greedy/{lv}"] for r in grpo for lv in HARD) / max(1, len(grpo) * len(HARD))
+    health = health_gate(runs, budget, independent_samples=False)
+    learnable = base >= LEARNABLE_FROM
+    checks = {name: c["pass"] for name, c in health["checks"].items()
+              if name.startswith("easy/") or learnable}  # a stuck rung is not asked to improve
+    arms = [a for a in ("grpo", "staged", "reroll", "staged+budgeted+1stage") if any(r["arm"] == a for r in runs)]
+    summary = summarise(runs, arms, budget) if len(arms) > 1 else {"rows": {}, "token_budget": None}
+    metrics = run_metrics(budget, summary["token_budget"] or 0)
+    by = {a: {r["seed"]: r for r in runs if r["arm"] == a} for a in arms}
+    secondary = {}
+    for other in ("grpo", "reroll"):
+        if "staged" not in by or other not in by:
+            continue
+        for name in SECONDARY:
+            diffs = [metrics[name](r) - metrics[name](by[other][s]) for s, r in by["staged"].items() if s in by[other]]
+            secondary[f"staged - {other}: {name}"] = (mean_ci95(diffs), t_pvalue(diffs))
+    hint_dep = {}
+    for r in grpo + [r for r in runs if r["arm"] == "staged"]:
+        for key in r["evals"][-1]:
+            if key.startswith("hint@"):
+                hint_dep.setdefault((r["arm"], key), []).append(r["evals"][-1][key])
+    return {
+        "glimpse": dict(budget.warm.sft_glimpse).get("5x1", 0), "base": base, "greedy0": greedy0,
+        "name": rung_name(base), "regime": saved["gates"].get("regime") or regime_gate(saved["probe"]),
+        "health": {"checks": checks, "pass": all(checks.values()), "asked_to_learn": learnable},
+        "primary": primary_measure(summary) if summary["rows"] else {}, "secondary": secondary,
+        "tokens": {a: summary["rows"][a]["tokens"][0] for a in arms if a in summary["rows"]},
+        "hint_dependence": {f"{arm} {key}": mean_ci95(v) for (arm, key), v in hint_dep.items()},
+        "arms": arms, "parts": saved.get("parts", []), "weights": saved["warm_start"].get("weights_sha256", "")[:12],
+    }
+
+
+def ladder_summary(rungs: list[dict]) -> list[dict]:
+    """Rungs sorted by base accuracy, with Holm-adjusted p-values over every secondary comparison of the ladder."""
+    rungs = sorted(rungs, key=lambda r: r["base"])
+    raw = {(i, name): p for i, r in enumerate(rungs) for name, (_, p) in r["secondary"].items()}
+    adjusted = holm({f"{i}|{name}": p for (i, name), p in raw.items()})
+    for i, r in enumerate(rungs):
+        r["secondary_holm"] = {name: adjusted[f"{i}|{name}"] for name in r["secondary"]}
+        r["n_secondary"] = len(raw)
+    return rungs
+
+
+def _pm(ms, scale=100.0) -> str:
+    m, hw = ms
+    if m is None or math.isnan(m):
+        return "-"
+    return f"{scale * m:+.1f}" + ("" if math.isnan(hw) else f" ± {scale * hw:.1f}")
+
+
+def plot_ladder(rungs: list[dict], path: Path) -> None:
+    """GHPO's gain (primary measure) against the rung's base accuracy, with 95% intervals."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for name, marker in (("staged - grpo", "o"), ("staged - reroll", "s")):
+        pts = [(100 * r["base"], 100 * r["primary"][name][0], 100 * r["primary"][name][1]) for r in rungs
+               if name in r["primary"] and not math.isnan(r["primary"][name][0])]
+        if pts:
+            xs, ys, es = zip(*pts)
+            ax.errorbar(xs, ys, yerr=[0 if math.isnan(e) else e for e in es], marker=marker, capsize=4, label=name)
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set(xlabel=f"rung: base hard-level sampled accuracy (%, {'/'.join(HARD)}, no hint)",
+           ylabel="gain, avg@k at GRPO's tokens (points)", title="Where GHPO's gain lives (primary measure)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_ladder(out: Path, rungs: list[dict], command: str) -> None:
+    rungs = ladder_summary(rungs)
+    plot_ladder(rungs, out / "ladder.png")
+    L = ["# The difficulty ladder (issue 21)\n", f"```\n{command}\n```\n"]
+    for r in rungs:
+        for part in r["parts"]:
+            L.append(f"- glimpse {r['glimpse']}: `{part['command']}` (commit `{part['commit']}`, "
+                     f"{part['wall_s'] / 60:.1f} min, {part.get('jobs', 1)} jobs)")
+    L.append("\n**Primary measure (declared before the runs):** hard-level sampled accuracy (avg@k, no hint) at GRPO's "
+             "sampled tokens, staged minus re-roll and staged minus GRPO, paired by seed, mean ± 95% t-interval over "
+             "seeds, in points.\n")
+    L.append("| rung | 5x1 glimpse | base avg@k | base greedy | all-wrong / rescued (probe) | health (asks) | "
+             "staged - grpo | staged - reroll | tokens staged / reroll / grpo | warm start |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|")
+    for r in rungs:
+        failed = [c for c, ok in r["health"]["checks"].items() if not ok]
+        asks = "easy kept, GRPO learns" if r["health"]["asked_to_learn"] else "easy kept"
+        health = ("PASS" if r["health"]["pass"] else "FAIL: " + ", ".join(failed)) + f" ({asks})"
+        t = r["tokens"]
+        tokens = " / ".join(f"{t[a] / t['grpo']:.2f}x" if "grpo" in t and a in t else "-"
+                            for a in ("staged", "reroll", "grpo"))
+        L.append(f"| {r['name']} | {r['glimpse']} | {100 * r['base']:.1f}% | {100 * r['greedy0']:.1f}% | "
+                 f"{100 * r['regime']['all_wrong']:.0f}% / {100 * r['regime']['rescued_any']:.0f}% | {health} | "
+                 f"{_pm(r['primary'].get('staged - grpo', (math.nan, math.nan)))} | "
+                 f"{_pm(r['primary'].get('staged - reroll', (math.nan, math.nan)))} | {tokens} | `{r['weights']}` |")
+    n = rungs[0]["n_secondary"] if rungs else 0
+    L.append(f"\n**Secondary comparisons** ({n} in all, Holm-adjusted over the whole ladder; p < 0.05 after "
+             "adjustment is the bar):\n")
+    L.append("| rung | comparison | mean ± 95% | p | p (Holm) |")
+    L.append("|---|---|---|---|---|")
+    for r in rungs:
+        for name, (ms, p) in r["secondary"].items():
+            L.append(f"| {r['name']} ({r['glimpse']}) | {name} | {_pm(ms)} | {p:.3f} | {r['secondary_holm'][name]:.3f} |")
+    if any(r["hint_dependence"] for r in rungs):
+        L.append("\n**Hint dependence** (final held-out greedy accuracy with a hint, mean ± 95% over seeds):\n")
+        for r in rungs:
+            for key, ms in sorted(r["hint_dependence"].items()):
+                L.append(f"- {r['name']} ({r['glimpse']}): {key}: {100 * ms[0]:.1f}%")
+    L.append(f"\nEasy levels checked: {', '.join(EASY)}. ![ladder](ladder.png)\n")
+    (out / "LADDER.md").write_text("\n".join(L))
+    (out / "ladder.json").write_text(json.dumps(rungs, indent=1, default=str))
