@@ -20,7 +20,7 @@ import math
 from pathlib import Path
 
 from ghpo.organism.budget import EASY, HARD, budget_from_dict
-from ghpo.organism.gates import PRIMARY, health_gate, primary_measure, regime_gate, run_metrics, summarise
+from ghpo.organism.gates import health_gate, primary_measure, regime_gate, run_metrics, summarise
 from ghpo.report import holm, mean_ci95, t_pvalue
 
 LEARNABLE_FROM = 0.02
