@@ -243,3 +243,20 @@ def test_ladder_report_maps_the_primary_measure_against_base_accuracy(bench, tmp
     assert [row.split(" |")[0] for row in rows[:3]] == ["| stuck", "| learns", "| easy"]  # sorted by base accuracy
     assert "Holm-adjusted" in text and "(18 in all" in text  # 3 rungs x (vs grpo, vs reroll) x 3 secondary measures
     assert (tmp_path / "ladder.png").stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_organism_ladder_quick_runs_a_rung_and_writes_the_report(tmp_path):
+    env = dict(os.environ, GHPO_CACHE=str(tmp_path / "cache"), HF_HUB_OFFLINE="1")
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")])
+    out = tmp_path / "ladder"
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "organism_ladder.py"), "--quick", "--glimpses", "20",
+                           "--out", str(out), "--jobs", "1"], env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    results = json.loads((out / "glimpse20" / "organism_results.json").read_text())
+    assert {r["arm"] for r in results["runs"]} == {"grpo", "staged", "reroll"}
+    assert all("hint@0.25/greedy/5x1" in r["evals"][-1] for r in results["runs"])  # hint dependence measured
+    reroll = next(r for r in results["runs"] if r["arm"] == "reroll")
+    assert reroll["groups"]["hinted_groups"] > 0  # the control re-sampled all-wrong groups (without a hint)
+    text = (out / "LADDER.md").read_text()
+    assert "| " in text and "Primary measure" in text and (out / "ladder.png").exists()
