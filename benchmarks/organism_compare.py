@@ -17,6 +17,7 @@ Arms (GHPOTrainer; only the guidance settings differ):
   fixed-0.5         one hint stage at w = 0.5 (GRPO-CL-H(0.5)-like)
   staged            the paper's 0.25 / 0.5 / 0.75, hints cut in policy tokens (the default unit)
   reroll            the control (issue 21): staged's rounds and stages, each re-sampling the unchanged prompt
+  staged+keep1      staged, one unhinted sample kept in each hinted group (NuRL-style remedy for hint reliance)
   staged+budgeted   staged + hint memory starting at the last rescuing stage, give up after 2 unrescued visits,
                     retry after 4 (issue 11; only when GHPOConfig has those fields)
   staged+budgeted+single   the same, every remaining stage in one generation call (hint_rounds="single")

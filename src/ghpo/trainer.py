@@ -195,6 +195,14 @@ class GHPOConfig(GRPOConfig):
             "across visits. With hint_rounds='single', 1 means one hinted group per hard group and at most 2 rounds a step."
         },
     )
+    hint_keep_unhinted: int = field(
+        default=0,
+        metadata={
+            "help": "In each group trained on a hinted stage, keep this many of its unhinted (round 0) samples in place "
+            "of hinted ones (NuRL-style, arXiv 2509.25666): the group then also teaches the unhinted prompt, so the "
+            "skill need not stay tied to the hint. 0: every sample is hinted (the paper). Must be < num_generations."
+        },
+    )
     log_rollouts: bool = field(
         default=False,
         metadata={
@@ -245,6 +253,9 @@ class GHPOConfig(GRPOConfig):
             raise ValueError(f"hint_stages_per_visit must be >= 0, got {self.hint_stages_per_visit}.")
         if self.hint_stages_per_visit and not self.hint_memory:
             raise ValueError("hint_stages_per_visit needs hint_memory=True (the memory keeps where the next visit starts).")
+        if not 0 <= self.hint_keep_unhinted < (self.num_generations or 2):
+            raise ValueError(f"hint_keep_unhinted must be in [0, num_generations), got {self.hint_keep_unhinted}: a "
+                             "group needs at least one hinted sample.")
 
 
 class HintCuts:
@@ -432,7 +443,8 @@ class GHPOTrainer(GRPOTrainer):
         # Swap each hinted group's rows for the samples of the stage it trains on (DESIGN.md step 5).
         for i in range(n_local):
             g, j = divmod(rank * n_local + i, G)
-            if g in outcome.trained_stage:
+            hinted = g in outcome.trained_stage and j >= args.hint_keep_unhinted  # the first k stay unhinted
+            if hinted:
                 x = samples[g, outcome.trained_stage[g]][j]
                 prompts[i] = x.prompt  # on purpose: reward functions and completion logs see the prompt used
                 prompt_ids[i], completion_ids[i], completions[i] = x.prompt_ids, x.completion_ids, x.completion
@@ -442,7 +454,7 @@ class GHPOTrainer(GRPOTrainer):
             if args.hint_placement == "response":
                 # The completion continues the hint: rewards get the opening to grade the whole answer. The same
                 # list object is TRL's `inputs`, whose columns TRL passes to every reward function.
-                hint = planner.plans[g][outcome.trained_stage[g]] if g in outcome.trained_stage and self._shows_hints else None
+                hint = planner.plans[g][outcome.trained_stage[g]] if hinted and self._shows_hints else None
                 inputs[i] = {**inputs[i], "response_prefix": args.hint_template.format(hint=hint) if hint else ""}
         self._trigger_known.clear()
         self._trigger_known.update(

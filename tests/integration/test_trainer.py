@@ -632,3 +632,20 @@ def test_plain_grpo_steps_are_recorded_with_log_rollouts(tiny_model_dir, tmp_pat
     solvable = next(r for r in records if r["problem_id"] == "solvable")
     assert solvable["stages"][0]["trigger"] == [1.0] * G and solvable["gold"] == "5"
     assert not any(k.startswith("ghpo/") for k in trainer.state.log_history[0])
+
+
+def test_keep_unhinted_leaves_the_first_samples_of_a_hinted_group_unhinted(tiny_model_dir, tmp_path):
+    """hint_keep_unhinted=1 (NuRL-style remedy, issue 21): each hinted group trains on 1 round-0 sample and G-1
+    hinted ones; each row still pairs a completion with the prompt it was sampled from."""
+    trainer, changed = _train(tiny_model_dir, tmp_path, hint_keep_unhinted=1)
+    (out,) = trainer.scored
+    pairs = list(zip(_unpad(out["prompt_ids"], out["prompt_mask"]), _unpad(out["completion_ids"], out["completion_mask"])))
+    round0 = set(trainer.sampled[0])
+    hinted = set().union(*map(set, trainer.sampled[1:]))
+    assert all(p in round0 or p in hinted for p in pairs)
+    groups = [pairs[g * G:(g + 1) * G] for g in range(len(pairs) // G)]
+    mixed = [grp for grp in groups if grp[1] in hinted]
+    assert len(mixed) == 3 and all(grp[0] in round0 for grp in mixed)  # needs-half, needs-quarter, never
+    assert changed
+    with pytest.raises(ValueError, match="hint_keep_unhinted"):
+        _config(tmp_path, hint_keep_unhinted=G)

@@ -37,6 +37,8 @@ def arms_table() -> dict[str, dict]:
         "staged": dict(hint_schedule="staged"),
         # Issue 21's control: staged's rounds and stages, each re-sampling the unchanged prompt (hint or samples?).
         "reroll": dict(hint_schedule="reroll"),
+        # Issue 21's remedy for hint reliance (NuRL-style): one unhinted sample kept in each hinted group.
+        "staged+keep1": dict(hint_schedule="staged", hint_keep_unhinted=1),
     }
     if "hint_give_up_after" in fields:
         arms["staged+budgeted"] = dict(BUDGETED)
