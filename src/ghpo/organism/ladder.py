@@ -71,6 +71,9 @@ def rung_summary(saved: dict) -> dict:
         "primary": primary_measure(summary) if summary["rows"] else {}, "secondary": secondary,
         "tokens": {a: summary["rows"][a]["tokens"][0] for a in arms if a in summary["rows"]},
         "hint_dependence": {f"{arm} {key}": mean_ci95(v) for (arm, key), v in hint_dep.items()},
+        # Transfer: an all-wrong problem a hint rescued, solved unhinted on its next visit? (share, visits)
+        "next_visit": {a: {k: summary["rows"][a][f"next_visit/{k}"] for k in ("rescued", "not_rescued")}
+                       for a in arms if a in summary["rows"]},
         "arms": arms, "parts": saved.get("parts", []), "weights": saved["warm_start"].get("weights_sha256", "")[:12],
     }
 
@@ -155,6 +158,13 @@ def write_ladder(out: Path, rungs: list[dict], command: str) -> None:
         for r in rungs:
             for key, ms in sorted(r["hint_dependence"].items()):
                 L.append(f"- {r['name']} ({r['glimpse']}): {key}: {100 * ms[0]:.1f}%")
+    L.append("\n**Transfer** (an all-wrong problem, solved without a hint on its next visit: share of such visits, "
+             "after a rescue / after none):\n")
+    for r in rungs:
+        for arm, nv in r.get("next_visit", {}).items():
+            if arm != "grpo":
+                (a, na), (b, nb) = nv["rescued"], nv["not_rescued"]
+                L.append(f"- {r['name']} ({r['glimpse']}), {arm}: {100 * a:.0f}% of {na} / {100 * b:.0f}% of {nb}")
     L.append(f"\nEasy levels checked: {', '.join(EASY)}. ![ladder](ladder.png)\n")
     (out / "LADDER.md").write_text("\n".join(L))
     (out / "ladder.json").write_text(json.dumps(rungs, indent=1, default=str))
