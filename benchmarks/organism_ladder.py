@@ -7,6 +7,7 @@ comparison is labelled with its gates), then ``report`` writes ``<out>/LADDER.md
 (``ghpo.organism.ladder``). Every rung must be built on the machine that runs its parts: warm starts differ across
 CPUs, and a part refuses a warm start whose weights differ from its gates part's.
 
+    python benchmarks/organism_ladder.py --glimpses 600 800 1000 --part probe               # warm starts + regime only
     python benchmarks/organism_ladder.py --glimpses 600 800 1000 --part gates --jobs 2      # per rung ~20-40 min
     python benchmarks/organism_ladder.py --glimpses 600 800 1000 --part compare --jobs 2    # ~45 min a rung
     python benchmarks/organism_ladder.py --glimpses 600 800 1000 --part report
@@ -34,10 +35,50 @@ def _compare_main():
     return module.main
 
 
+def write_probe(out: Path, glimpses: list[int], command: str) -> None:
+    """Per rung: build (or load) the warm start as the benchmark does (one torch thread), then its starting accuracy
+    and the regime probe on the training level (groups of G all wrong unhinted, and rescued by which stage)."""
+    import time
+    from dataclasses import replace
+
+    import torch
+
+    from ghpo.organism import load_warm_start, warm_start
+    from ghpo.organism.budget import Budget
+    from ghpo.organism.results import cpu_name, git_commit
+    from ghpo.organism.runs import quiet, regime_probe, train_rows, weights_sha256
+
+    torch.set_num_threads(1)
+    quiet()
+    L = ["# Ladder probe: where each warm start lands (issue 21)\n", f"```\n{command}\n```\n",
+         f"Commit `{git_commit()}`, {cpu_name()}. Starting accuracy: greedy, 100 held-out problems per level. Probe: "
+         "96 training problems of 5x1, groups of 8 at temperature 1, unhinted then staged hints (token cut).\n",
+         "| 5x1 glimpse | warm start (s) | greedy 2x1 / 3x1 / 4x1 | greedy 5x1 | unhinted sampled 5x1 | groups all wrong | "
+         "rescued @0.25 / 0.5 / 0.75 | rescued of all-wrong | weights |", "|---|---|---|---|---|---|---|---|---|"]
+    for g in glimpses:
+        budget = Budget()
+        budget = replace(budget, warm=replace(budget.warm, sft_glimpse=(("5x1", g),)))
+        t0 = time.perf_counter()
+        model_dir = warm_start(budget.warm, log=print)
+        built = time.perf_counter() - t0
+        acc = load_warm_start(model_dir)["start_accuracy"]
+        pr = regime_probe(model_dir, train_rows(budget), budget)["5x1"]
+        rescued = sum(pr["rescued"].values())
+        L.append(f"| {g} | {built:.0f} | {100 * acc['greedy/2x1']:.0f} / {100 * acc['greedy/3x1']:.0f} / "
+                 f"{100 * acc['greedy/4x1']:.0f}% | {100 * acc['greedy/5x1']:.0f}% | "
+                 f"{100 * pr['mean_correct_unhinted']:.1f}% | {pr['all_wrong']} of {pr['groups']} | "
+                 f"{' / '.join(str(v) for v in pr['rescued'].values())} | "
+                 f"{100 * rescued / max(1, pr['all_wrong']):.0f}% | `{weights_sha256(model_dir)[:12]}` |")
+        print(L[-1], flush=True)
+    (out / "PROBE.md").write_text("\n".join(L) + "\n")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--glimpses", type=int, nargs="+", default=[600, 800, 1000], help="5x1 SFT rows per rung.")
-    p.add_argument("--part", choices=("gates", "compare", "all", "report"), default="all")
+    p.add_argument("--part", choices=("probe", "gates", "compare", "all", "report"), default="all",
+                   help="probe: each rung's warm start, starting accuracy and regime probe only (PROBE.md), to place "
+                        "the rungs before spending hours; gates, compare: the benchmark's parts; report: LADDER.md.")
     p.add_argument("--out", default="docs/ladder")
     p.add_argument("--steps", type=int, default=240, help="Optimizer steps per arm (GRPO plateaued by 240 on v3).")
     p.add_argument("--eval-every", type=int, default=40, help="Steps between evaluations (v3: 20; 40 halves eval time).")
@@ -49,6 +90,9 @@ def main(argv=None) -> int:
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     command = "python benchmarks/organism_ladder.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    if a.part == "probe":
+        write_probe(out, a.glimpses, command)
+        return 0
     compare = _compare_main() if a.part != "report" else None
     for g in a.glimpses:
         rung = out / f"glimpse{g}"

@@ -81,7 +81,7 @@ def git_commit() -> str:
         return "unknown"
 
 
-def _cpu_name() -> str:
+def cpu_name() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -204,7 +204,7 @@ def write_results(out: Path, saved: dict, budget: Budget) -> None:
         arms_run = list(dict.fromkeys(r["arm"] for r in o["runs"]))
         L.append(f"Another run of this script: [{other.parent.name}/RESULTS.md]({other.parent.name}/RESULTS.md) "
                  f"({o['budget']['steps']} steps, arms {', '.join(arms_run)}).\n")
-    L.append(f"- Machine: {os.cpu_count()} CPU cores ({_cpu_name()}), no GPU, torch threads 1 per job, Python "
+    L.append(f"- Machine: {os.cpu_count()} CPU cores ({cpu_name()}), no GPU, torch threads 1 per job, Python "
              f"{platform.python_version()}, torch {torch.__version__}, transformers {transformers.__version__}, trl "
              f"{trl.__version__}.")
     for p in saved["parts"]:
