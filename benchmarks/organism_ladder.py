@@ -35,7 +35,7 @@ def _compare_main():
     return module.main
 
 
-def write_probe(out: Path, glimpses: list[int], command: str) -> None:
+def write_probe(out: Path, glimpses: list[int], command: str, quick: bool = False) -> None:
     """Per rung: build (or load) the warm start as the benchmark does (one torch thread), then its starting accuracy
     and the regime probe on the training level (groups of G all wrong unhinted, and rescued by which stage)."""
     import time
@@ -44,7 +44,7 @@ def write_probe(out: Path, glimpses: list[int], command: str) -> None:
     import torch
 
     from ghpo.organism import load_warm_start, warm_start
-    from ghpo.organism.budget import Budget
+    from ghpo.organism.budget import QUICK, Budget
     from ghpo.organism.results import cpu_name, git_commit
     from ghpo.organism.runs import quiet, regime_probe, train_rows, weights_sha256
 
@@ -56,7 +56,7 @@ def write_probe(out: Path, glimpses: list[int], command: str) -> None:
          "| 5x1 glimpse | warm start (s) | greedy 2x1 / 3x1 / 4x1 | greedy 5x1 | unhinted sampled 5x1 | groups all wrong | "
          "rescued @0.25 / 0.5 / 0.75 | rescued of all-wrong | weights |", "|---|---|---|---|---|---|---|---|---|"]
     for g in glimpses:
-        budget = Budget()
+        budget = QUICK if quick else Budget()
         budget = replace(budget, warm=replace(budget.warm, sft_glimpse=(("5x1", g),)))
         t0 = time.perf_counter()
         model_dir = warm_start(budget.warm, log=print)
@@ -91,7 +91,7 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     command = "python benchmarks/organism_ladder.py " + " ".join(argv if argv is not None else sys.argv[1:])
     if a.part == "probe":
-        write_probe(out, a.glimpses, command)
+        write_probe(out, a.glimpses, command, quick=a.quick)
         return 0
     compare = _compare_main() if a.part != "report" else None
     for g in a.glimpses:

@@ -260,3 +260,8 @@ def test_organism_ladder_quick_runs_a_rung_and_writes_the_report(tmp_path):
     assert reroll["groups"]["hinted_groups"] > 0  # the control re-sampled all-wrong groups (without a hint)
     text = (out / "LADDER.md").read_text()
     assert "| " in text and "Primary measure" in text and (out / "ladder.png").exists()
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "organism_ladder.py"), "--quick", "--part", "probe",
+                           "--glimpses", "20", "--out", str(out)], env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    probe = (out / "PROBE.md").read_text()
+    assert "| 20 |" in probe and "of 4 |" in probe  # the rung's row: 4 probe groups with --quick
