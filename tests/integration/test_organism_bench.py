@@ -62,6 +62,11 @@ def test_analyse_rollouts_finds_rescues_mass_and_next_visits(bench):
     assert out["examples"][0]["hinted_prompt"] == "Calculate 5x1:a.\n= 3 + 2"
     leaky = [_record(0, a, [0, 0], [(0.75, "= 3 + 2\n= 5", [1, 1])], trained_ratio=0.75)]
     assert bench.analyse_rollouts(leaky, worked)["answer_leaks"] == 1
+    # The benchmark trains with hint_gold_column=None: its records carry no gold; the rows' golds stand in.
+    right = _record(0, a, [1, 0])
+    right["gold"], right["stages"][0]["completions"] = None, ["= 5\n\\boxed{5}", "x"]
+    out = bench.analyse_rollouts([right], worked, golds={a: "5"})
+    assert out["valid_steps"]["round0"] == [1, 1]
 
 
 def test_hint_states_answer(bench):

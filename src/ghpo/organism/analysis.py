@@ -25,14 +25,16 @@ def hint_states_answer(hint: str, worked: str) -> bool:
     return not worked.startswith(hint) or len(hint) > worked.rindex("\n= ")
 
 
-def analyse_rollouts(records: list[dict], worked: dict[str, str], examples: int = 4) -> dict:
+def analyse_rollouts(records: list[dict], worked: dict[str, str], examples: int = 4,
+                     golds: dict[str, str] | None = None) -> dict:
     """Where the learning signal comes from, read from the trainer's records (``rollouts.jsonl``, one per group per
     step, plain GRPO steps included): per level the groups all wrong unhinted and those a hint stage rescued, the
     advantage mass of what each group trained on (the stage that rescued it, else its unhinted samples: an
     unrescued hinted group is all wrong, no mass either way), whether an all-wrong problem is solved unhinted on
     its next visit, hints that would state the answer (``worked``: problem id -> worked solution), and right answers
     whose scratchpad lines are all right. The trigger reward is the organism's only reward, so the trigger values
-    recorded are the rewards trained on."""
+    recorded are the rewards trained on. ``golds`` (problem id -> gold) stands in where a record has no gold (the
+    benchmark trains with ``hint_gold_column=None``, so its records carry none)."""
     level_hard = defaultdict(lambda: [0, 0])  # level -> [all-wrong round-0 groups, groups]
     level_rescued = defaultdict(int)  # level -> hard groups rescued at some stage
     mass_total = mass_rescued = 0.0
@@ -41,7 +43,8 @@ def analyse_rollouts(records: list[dict], worked: dict[str, str], examples: int 
     valid = {"round0": [0, 0], "rescued": [0, 0]}  # right answers with every scratchpad line right: [valid, right]
     shown: list[dict] = []
     for rec in records:
-        pid, gold, (first, *hinted) = rec["problem_id"], rec["gold"], rec["stages"]
+        pid, (first, *hinted) = rec["problem_id"], rec["stages"]
+        gold = rec["gold"] if rec["gold"] is not None else (golds or {})[pid]
         r0 = first["trigger"]
         n_ok = int(sum(v or 0 for v in r0))
         for x, r in zip(first["completions"], r0):

@@ -194,7 +194,8 @@ def train_arm(model_dir: str, train: list[dict], held_out: list[dict], budget: B
     return {
         "arm": arm, "seed": seed, "evals": ev.records, "train_s": wall - ev.eval_seconds, "eval_s": ev.eval_seconds,
         "step_s": clock.step_s, "tokens_by_step": clock.tokens, "sampled_tokens": trainer.sampled_tokens,
-        "log": log, "groups": analyse_rollouts(records, {r["id"]: r["solution_hint"] for r in train}),
+        "log": log, "groups": analyse_rollouts(records, {r["id"]: r["solution_hint"] for r in train},
+                                                golds={r["id"]: r["solution"] for r in train}),
     }
 
 
