@@ -188,11 +188,7 @@ def split_steps(text: str) -> list[str]:
         return lines
     if not lines:
         return []
-    line = lines[0]
-    masked = _MATH_SPANS.sub(lambda m: "x" * len(m.group()), line)  # never split inside $...$
-    cuts = [m.start() for m in _SENTENCE_END.finditer(masked)]
-    bounds = [0, *cuts, len(line)]
-    return [line[a:b].strip() for a, b in zip(bounds, bounds[1:]) if line[a:b].strip()]
+    return [lines[0][a:b].strip() for a, b in sentence_spans(lines[0])]  # never split inside $...$
 
 
 def _step_ends(text: str, steps: list[str]) -> list[int]:
@@ -259,20 +255,33 @@ def cut_hint(
     >>> cut_hint("Halve 8: $x = 4$.\\nCheck: 2*4 = 8.\\nThe final answer is \\\\boxed{4}.", 0.75, "step", gold="4")
     ''
     """
-    if unit not in HINT_UNITS:
-        raise ValueError(f"Unknown hint unit {unit!r}; valid: {', '.join(HINT_UNITS)}.")
-    if not 0.0 <= ratio <= 1.0:
-        raise ValueError(f"Hint ratio {ratio} must be in [0, 1].")
+    _check_cut(unit, ratio)
     text = solution.strip() if keep_final_answer else strip_final_answer(solution)
     if not text or ratio == 0.0:
         return ""
     # w is a fraction of the whole worked solution (the paper's meaning); the caps only remove what states the answer.
-    cap = len(text)
-    if not keep_final_answer and ratio < 1.0:
-        cap = answer_step_start(text)
-        stated = gold_statement_start(text, gold, same_value) if gold is not None else None
-        if stated is not None:
-            cap = min(cap, stated)
+    cap = len(text) if keep_final_answer or ratio >= 1.0 else _answer_cap(text, gold, same_value)
+    return _cut(text, ratio, unit, token_offsets, cap, gold, same_value)
+
+
+def _check_cut(unit: str, ratio: float) -> None:
+    if unit not in HINT_UNITS:
+        raise ValueError(f"Unknown hint unit {unit!r}; valid: {', '.join(HINT_UNITS)}.")
+    if not 0.0 <= ratio <= 1.0:
+        raise ValueError(f"Hint ratio {ratio} must be in [0, 1].")
+
+
+def _answer_cap(text: str, gold: str | None, same_value: SameValue | None) -> int:
+    """Where a cut with w < 1 must stop in ``text`` (a solution without its answer line): before the last step, and
+    before the first sentence that states the gold value."""
+    cap = answer_step_start(text)
+    stated = gold_statement_start(text, gold, same_value) if gold is not None else None
+    return cap if stated is None else min(cap, stated)
+
+
+def _cut(text: str, ratio: float, unit: str, token_offsets: TokenOffsets | None, cap: int, gold: str | None,
+         same_value: SameValue | None) -> str:
+    """The first ``ratio`` of ``text`` in ``unit``, at most up to ``cap`` (``cut_hint`` without its checks)."""
     if unit == "char":
         end = int(len(text) * ratio)
     elif unit in ("step", "sentence"):
@@ -523,8 +532,17 @@ def plan_hint_cuts(
     """
     plan: list[str | None] = []
     last = ""
+    text = solution.strip() if keep_final_answer else strip_final_answer(solution)
+    capped: int | None = None  # the w < 1 cap, found once for every stage (the gold scan may call math-verify)
     for ratio in ratios:
-        cut = cut_hint(solution, ratio, unit, token_offsets, keep_final_answer, gold, same_value)
+        _check_cut(unit, ratio)
+        if not text or ratio == 0.0:
+            cut = ""
+        else:
+            if not keep_final_answer and ratio < 1.0 and capped is None:
+                capped = _answer_cap(text, gold, same_value)
+            cap = len(text) if keep_final_answer or ratio >= 1.0 else capped
+            cut = _cut(text, ratio, unit, token_offsets, cap, gold, same_value)
         plan.append(cut if cut and cut != last else None)
         last = cut or last
     return plan
