@@ -250,6 +250,24 @@ def test_ladder_report_maps_the_primary_measure_against_base_accuracy(bench, tmp
     assert (tmp_path / "ladder.png").stat().st_size > 1000
 
 
+def test_ladder_hint_dependence_sets_hinted_accuracy_beside_no_hint_at_start_and_end(bench, tmp_path):
+    from ghpo.organism.ladder import rung_summary, write_ladder
+
+    saved = _rung(bench, 600, 0.01, 0.02, 0.01)
+    for r in saved["runs"]:  # staged learns to use a hint (0.1 -> 0.6 at w = 0.5) and nothing without one
+        gain = 0.5 if r["arm"] == "staged" else 0.0
+        r["evals"][0].update({"hint@0.5/greedy/5x1": 0.1, "greedy/5x1": 0.05})
+        r["evals"][-1].update({"hint@0.5/greedy/5x1": 0.1 + gain, "greedy/5x1": 0.05})
+    rung = rung_summary(saved)
+    staged = rung["hint_dependence"]["staged"]
+    assert staged["hint@0.5"]["start"][0] == pytest.approx(0.1) and staged["hint@0.5"]["end"][0] == pytest.approx(0.6)
+    assert staged["no hint"]["end"][0] == pytest.approx(0.05)
+    assert rung["hint_dependence"]["grpo"]["hint@0.5"]["end"][0] == pytest.approx(0.1)
+    write_ladder(tmp_path, [rung], "cmd")
+    text = (tmp_path / "LADDER.md").read_text()
+    assert "| stuck (600) | staged | 5.0 -> 5.0 ± 0.0 | 10.0 -> 60.0 ± 0.0 |" in text
+
+
 @pytest.mark.slow
 def test_organism_ladder_quick_runs_a_rung_and_writes_the_report(tmp_path):
     env = dict(os.environ, GHPO_CACHE=str(tmp_path / "cache"), HF_HUB_OFFLINE="1")

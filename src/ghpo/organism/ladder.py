@@ -59,23 +59,37 @@ def rung_summary(saved: dict) -> dict:
         for name in SECONDARY:
             diffs = [metrics[name](r) - metrics[name](by[other][s]) for s, r in by["staged"].items() if s in by[other]]
             secondary[f"staged - {other}: {name}"] = (mean_ci95(diffs), t_pvalue(diffs))
-    hint_dep = {}
-    for r in grpo + [r for r in runs if r["arm"] == "staged"]:
-        for key in r["evals"][-1]:
-            if key.startswith("hint@"):
-                hint_dep.setdefault((r["arm"], key), []).append(r["evals"][-1][key])
+    hint_dep = hint_dependence(runs, arms)
     return {
         "glimpse": dict(budget.warm.sft_glimpse).get("5x1", 0), "base": base, "greedy0": greedy0,
         "name": rung_name(base), "regime": saved["gates"].get("regime") or regime_gate(saved["probe"]),
         "health": {"checks": checks, "pass": all(checks.values()), "asked_to_learn": learnable},
         "primary": primary_measure(summary) if summary["rows"] else {}, "secondary": secondary,
         "tokens": {a: summary["rows"][a]["tokens"][0] for a in arms if a in summary["rows"]},
-        "hint_dependence": {f"{arm} {key}": mean_ci95(v) for (arm, key), v in hint_dep.items()},
+        "hint_dependence": hint_dep,
         # Transfer: an all-wrong problem a hint rescued, solved unhinted on its next visit? (share, visits)
         "next_visit": {a: {k: summary["rows"][a][f"next_visit/{k}"] for k in ("rescued", "not_rescued")}
                        for a in arms if a in summary["rows"]},
         "arms": arms, "parts": saved.get("parts", []), "weights": saved["warm_start"].get("weights_sha256", "")[:12],
     }
+
+
+def hint_dependence(runs: list[dict], arms: list[str]) -> dict:
+    """Per arm, held-out hard-level greedy accuracy with no hint and with each evaluated hint ratio, at step 0 and at
+    the last step (mean ± 95% over seeds): does the arm learn the skill, or only to use a hint? {} if not measured."""
+    out = {}
+    for arm in arms:
+        mine = [r for r in runs if r["arm"] == arm]
+        ratios = sorted({k.split("/")[0] for r in mine for k in r["evals"][-1] if k.startswith("hint@")})
+        if not ratios:
+            continue
+        cols = {"no hint": [f"greedy/{lv}" for lv in HARD]}
+        cols.update({ratio: [f"{ratio}/greedy/{lv}" for lv in HARD] for ratio in ratios})
+        out[arm] = {
+            col: {when: mean_ci95([sum(r["evals"][i][k] for k in keys) / len(keys) for r in mine])
+                  for when, i in (("start", 0), ("end", -1))}
+            for col, keys in cols.items()}
+    return out
 
 
 def ladder_summary(rungs: list[dict]) -> list[dict]:
@@ -114,7 +128,8 @@ def plot_ladder(rungs: list[dict], path: Path) -> None:
     ax.set(xlabel=f"rung: base hard-level sampled accuracy (%, {'/'.join(HARD)}, no hint)",
            ylabel="gain, avg@k at GRPO's tokens (points)", title="Where GHPO's gain lives (primary measure)")
     ax.grid(alpha=0.3)
-    ax.legend()
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -154,10 +169,17 @@ def write_ladder(out: Path, rungs: list[dict], command: str) -> None:
         for name, (ms, p) in r["secondary"].items():
             L.append(f"| {r['name']} ({r['glimpse']}) | {name} | {_pm(ms)} | {p:.3f} | {r['secondary_holm'][name]:.3f} |")
     if any(r["hint_dependence"] for r in rungs):
-        L.append("\n**Hint dependence** (final held-out greedy accuracy with a hint, mean ± 95% over seeds):\n")
+        L.append("\n**Hint dependence** (held-out hard-level greedy accuracy, no hint and with the first w of the worked "
+                 "solution, step 0 -> last step, mean ± 95% over seeds; a gain with a hint and none without is reliance):\n")
+        cols = sorted({c for r in rungs for arm in r["hint_dependence"].values() for c in arm}, key=lambda c: (c != "no hint", c))
+        L.append("| rung | arm | " + " | ".join(cols) + " |")
+        L.append("|---|---|" + "---|" * len(cols))
         for r in rungs:
-            for key, ms in sorted(r["hint_dependence"].items()):
-                L.append(f"- {r['name']} ({r['glimpse']}): {key}: {100 * ms[0]:.1f}%")
+            for arm, by_col in r["hint_dependence"].items():
+                cells = [f"{100 * by_col[c]['start'][0]:.1f} -> {100 * by_col[c]['end'][0]:.1f}"
+                         + ("" if math.isnan(by_col[c]["end"][1]) else f" ± {100 * by_col[c]['end'][1]:.1f}")
+                         if c in by_col else "-" for c in cols]
+                L.append(f"| {r['name']} ({r['glimpse']}) | {arm} | " + " | ".join(cells) + " |")
     L.append("\n**Transfer** (an all-wrong problem, solved without a hint on its next visit: share of such visits, "
              "after a rescue / after none):\n")
     for r in rungs:
