@@ -215,8 +215,10 @@ def test_primary_measure_pairs_staged_with_reroll_and_grpo_at_grpo_tokens(bench)
     assert "reroll" in bench.arms_table() and bench.arms_table()["reroll"] == {"hint_schedule": "reroll"}
 
 
-def _rung(bench, glimpse, base, staged_gain, reroll_gain, seeds=5):
-    """A finished rung (organism_results.json) whose GRPO starts at ``base`` sampled accuracy."""
+def _rung(bench, glimpse, base, staged_gain, reroll_gain, seeds=5, signal=None):
+    """A finished rung (organism_results.json) whose GRPO starts at ``base`` sampled accuracy; its probe's training
+    signal is ``signal`` (default: ``base``)."""
+    signal = base if signal is None else signal
     from dataclasses import asdict
 
     budget = dataclasses.replace(bench.Budget(), warm=dataclasses.replace(bench.Budget().warm,
@@ -230,14 +232,16 @@ def _rung(bench, glimpse, base, staged_gain, reroll_gain, seeds=5):
         r["evals"][0].update({key: base for key in r["evals"][0] if key.startswith(("greedy/", "avg@"))})
     return {"budget": json.loads(json.dumps(asdict(budget), default=str)), "runs": runs,
             "gates": {"regime": {"all_wrong": 0.9, "rescued_any": 0.85, "pass": True}},
+            "probe": {"5x1": {"groups": 96, "all_wrong": 80, "rescued": {}, "never": 10, "mean_correct_unhinted": signal}},
             "warm_start": {"weights_sha256": "ab" * 32}, "parts": []}
 
 
 def test_ladder_report_maps_the_primary_measure_against_base_accuracy(bench, tmp_path):
     from ghpo.organism.ladder import rung_summary, write_ladder
 
-    rungs = [rung_summary(_rung(bench, 600, 0.01, 0.02, 0.01)), rung_summary(_rung(bench, 1000, 0.40, 0.0, 0.0)),
-             rung_summary(_rung(bench, 800, 0.08, 0.07, 0.02))]
+    # the 600 rung: 7% of held-out boxes right but 1% of training samples rewarded; the signal places it
+    rungs = [rung_summary(_rung(bench, 600, 0.07, 0.02, 0.01, signal=0.01)),
+             rung_summary(_rung(bench, 1000, 0.40, 0.0, 0.0)), rung_summary(_rung(bench, 800, 0.08, 0.07, 0.02))]
     assert [r["name"] for r in rungs] == ["stuck", "easy", "learns"]
     stuck = rungs[0]
     assert not stuck["health"]["asked_to_learn"] and all(c.startswith("easy/") for c in stuck["health"]["checks"])
@@ -245,7 +249,7 @@ def test_ladder_report_maps_the_primary_measure_against_base_accuracy(bench, tmp
     write_ladder(tmp_path, rungs, "python benchmarks/organism_ladder.py --part report")
     text = (tmp_path / "LADDER.md").read_text()
     rows = [line for line in text.splitlines() if line.startswith(("| stuck", "| learns", "| easy"))]
-    assert [row.split(" |")[0] for row in rows[:3]] == ["| stuck", "| learns", "| easy"]  # sorted by base accuracy
+    assert [row.split(" |")[0] for row in rows[:3]] == ["| stuck", "| learns", "| easy"]  # sorted by signal
     assert "Holm-adjusted" in text and "(18 in all" in text  # 3 rungs x (vs grpo, vs reroll) x 3 secondary measures
     assert (tmp_path / "ladder.png").stat().st_size > 1000
 
