@@ -61,7 +61,7 @@ import torch  # noqa: E402
 from ghpo.organism import load_warm_start, warm_start  # noqa: E402
 from ghpo.organism.budget import QUICK, REWARDS, Budget, arms_table, budget_from_dict  # noqa: E402
 from ghpo.organism.gates import health_gate, regime_gate  # noqa: E402
-from ghpo.organism.results import NOTES, git_commit, plot, write_results  # noqa: E402
+from ghpo.organism.results import NOTES, cpu_name, git_commit, plot, write_results  # noqa: E402
 from ghpo.organism.runs import (  # noqa: E402
     held_out_rows,
     quiet,
@@ -195,7 +195,7 @@ def main(argv=None) -> int:
             {k: v for k, v in h.items() if k in ("train/greedy", "train/sampled", "checks") or k.startswith("easy/")},
             default=str))
         saved["parts"].append({"part": "gates", "command": command.replace("--part all", "--part gates"),
-                               "commit": commit, "jobs": a.jobs,
+                               "commit": commit, "jobs": a.jobs, "cpu": cpu_name(),
                                "wall_s": time.perf_counter() - t_start, "load": [load0, os.getloadavg()[0]]})
         finish(saved)
 
@@ -225,7 +225,7 @@ def main(argv=None) -> int:
         kept = [r for r in saved["runs"] if not (r["arm"] in chosen and r["seed"] in budget.seeds)]
         saved["runs"] = kept + run_jobs(jobs, a.jobs, log)
         saved["parts"].append({"part": "compare " + " ".join(chosen), "command": command.replace("--part all", "--part compare"),
-                               "commit": commit, "jobs": a.jobs, "wall_s": time.perf_counter() - t_cmp,
+                               "commit": commit, "jobs": a.jobs, "cpu": cpu_name(), "wall_s": time.perf_counter() - t_cmp,
                                "load": [load1, os.getloadavg()[0]], "forced": bool(not gates_ok)})
         finish(saved)
     log(f"done in {(time.perf_counter() - t_start) / 60:.1f} min")

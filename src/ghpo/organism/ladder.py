@@ -148,7 +148,7 @@ def write_ladder(out: Path, rungs: list[dict], command: str) -> None:
     for r in rungs:
         for part in r["parts"]:
             L.append(f"- glimpse {r['glimpse']}: `{part['command']}` (commit `{part['commit']}`, "
-                     f"{part['wall_s'] / 60:.1f} min, {part.get('jobs', 1)} jobs)")
+                     f"{part['wall_s'] / 60:.1f} min, {part.get('jobs', 1)} jobs" + (f", {part['cpu']}" if part.get("cpu") else "") + ")")
     L.append("\n**Primary measure (declared before the runs):** hard-level sampled accuracy (avg@k, no hint) at GRPO's "
              "sampled tokens, staged minus re-roll and staged minus GRPO, paired by seed, mean ± 95% t-interval over "
              "seeds, in points.\n")

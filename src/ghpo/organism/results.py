@@ -204,7 +204,12 @@ def write_results(out: Path, saved: dict, budget: Budget) -> None:
         arms_run = list(dict.fromkeys(r["arm"] for r in o["runs"]))
         L.append(f"Another run of this script: [{other.parent.name}/RESULTS.md]({other.parent.name}/RESULTS.md) "
                  f"({o['budget']['steps']} steps, arms {', '.join(arms_run)}).\n")
-    L.append(f"- Machine: {os.cpu_count()} CPU cores ({cpu_name()}), no GPU, torch threads 1 per job, Python "
+    if (out / "ladder" / "LADDER.md").exists():  # issue 21: the same benchmark over warm starts of graded difficulty
+        L.append("The difficulty ladder (GHPO vs GRPO vs re-roll on warm starts from 'GRPO stuck' to 'easy'): "
+                 "[ladder/LADDER.md](ladder/LADDER.md).\n")
+    # The machine the parts ran on (recorded since issue 21), not the one writing the report.
+    cpus = ", ".join(dict.fromkeys(p.get("cpu") or cpu_name() for p in saved["parts"])) or cpu_name()
+    L.append(f"- Machine: {os.cpu_count()} CPU cores ({cpus}), no GPU, torch threads 1 per job, Python "
              f"{platform.python_version()}, torch {torch.__version__}, transformers {transformers.__version__}, trl "
              f"{trl.__version__}.")
     for p in saved["parts"]:
