@@ -251,6 +251,8 @@ def test_ladder_report_maps_the_primary_measure_against_base_accuracy(bench, tmp
     rows = [line for line in text.splitlines() if line.startswith(("| stuck", "| learns", "| easy"))]
     assert [row.split(" |")[0] for row in rows[:3]] == ["| stuck", "| learns", "| easy"]  # sorted by signal
     assert "Holm-adjusted" in text and "(18 in all" in text  # 3 rungs x (vs grpo, vs reroll) x 3 secondary measures
+    staged_row = next(line for line in text.splitlines() if line.startswith("| learns (800) | staged |"))
+    assert "| 1.80x |" in staged_row  # tokens against GRPO's, per arm
     assert (tmp_path / "ladder.png").stat().st_size > 1000
 
 

@@ -34,6 +34,10 @@ SECONDARY = ("hard/greedy", "hard/sampled", "hard/greedy@tokens")
 """Secondary measures, each compared staged - GRPO and staged - re-roll (and GRPO's own rise is in the gates)."""
 
 
+PER_ARM = ("hard/sampled", "hard/sampled@tokens", "hard/greedy", "easy/sampled_delta", "tokens", "gen_rounds", "zero_std")
+"""Per-arm columns of the ladder's arm table (``gates.summarise`` rows): end of training, at GRPO's tokens, cost."""
+
+
 def rung_name(signal: float) -> str:
     return "stuck" if signal < LEARNABLE_FROM else "learns" if signal < EASY_FROM else "easy"
 
@@ -54,7 +58,7 @@ def rung_summary(saved: dict) -> dict:
     checks = {name: c["pass"] for name, c in health["checks"].items()
               if name.startswith("easy/") or learnable}  # a stuck rung is not asked to improve
     arms = [a for a in ("grpo", "staged", "reroll", "staged+budgeted+1stage") if any(r["arm"] == a for r in runs)]
-    summary = summarise(runs, arms, budget) if len(arms) > 1 else {"rows": {}, "token_budget": None}
+    summary = summarise(runs, arms, budget) if arms else {"rows": {}, "token_budget": None}
     metrics = run_metrics(budget, summary["token_budget"] or 0)
     by = {a: {r["seed"]: r for r in runs if r["arm"] == a} for a in arms}
     secondary = {}
@@ -75,6 +79,7 @@ def rung_summary(saved: dict) -> dict:
         # Transfer: an all-wrong problem a hint rescued, solved unhinted on its next visit? (share, visits)
         "next_visit": {a: {k: summary["rows"][a][f"next_visit/{k}"] for k in ("rescued", "not_rescued")}
                        for a in arms if a in summary["rows"]},
+        "per_arm": {a: {m: summary["rows"][a][m] for m in PER_ARM} for a in arms if a in summary["rows"]},
         "arms": arms, "parts": saved.get("parts", []), "weights": saved["warm_start"].get("weights_sha256", "")[:12],
     }
 
@@ -147,7 +152,7 @@ def write_ladder(out: Path, rungs: list[dict], command: str) -> None:
     L = ["# The difficulty ladder (issue 21)\n", f"```\n{command}\n```\n"]
     for r in rungs:
         for part in r["parts"]:
-            L.append(f"- glimpse {r['glimpse']}: `{part['command']}` (commit `{part['commit']}`, "
+            L.append(f"- glimpse {r['glimpse']} ([RESULTS.md](glimpse{r['glimpse']}/RESULTS.md)): `{part['command']}` (commit `{part['commit']}`, "
                      f"{part['wall_s'] / 60:.1f} min, {part.get('jobs', 1)} jobs" + (f", {part['cpu']}" if part.get("cpu") else "") + ")")
     L.append("\n**Primary measure (declared before the runs):** hard-level sampled accuracy (avg@k, no hint) at GRPO's "
              "sampled tokens, staged minus re-roll and staged minus GRPO, paired by seed, mean ± 95% t-interval over "
@@ -166,6 +171,18 @@ def write_ladder(out: Path, rungs: list[dict], command: str) -> None:
                  f"{100 * r['regime']['all_wrong']:.0f}% / {100 * r['regime']['rescued_any']:.0f}% | {health} | "
                  f"{_pm(r['primary'].get('staged - grpo', (math.nan, math.nan)))} | "
                  f"{_pm(r['primary'].get('staged - reroll', (math.nan, math.nan)))} | {tokens} | `{r['weights']}` |")
+    L.append("\n**Per arm** (mean ± 95% over seeds; hard = 5x1, no hint; 'at GRPO's tokens' = when the arm had sampled "
+             "as many completion tokens as GRPO's whole run; easy = 3x1, 4x1 avg@k change from step 0):\n")
+    L.append("| rung | arm | hard avg@k | hard avg@k at GRPO's tokens | hard greedy | easy avg@k change | tokens | "
+             "rounds / step | groups zero-std |")
+    L.append("|---|---|---|---|---|---|---|---|---|")
+    for r in rungs:
+        grpo_tokens = r["per_arm"].get("grpo", {}).get("tokens", (math.nan, math.nan))[0]
+        for arm, m in r["per_arm"].items():
+            pct = [f"{100 * m[k][0]:.1f}" + ("" if math.isnan(m[k][1]) else f" ± {100 * m[k][1]:.1f}")
+                   for k in ("hard/sampled", "hard/sampled@tokens", "hard/greedy")]
+            L.append(f"| {r['name']} ({r['glimpse']}) | {arm} | {' | '.join(pct)} | {_pm(m['easy/sampled_delta'])} | "
+                     f"{m['tokens'][0] / grpo_tokens:.2f}x | {m['gen_rounds'][0]:.2f} | {100 * m['zero_std'][0]:.0f}% |")
     n = rungs[0]["n_secondary"] if rungs else 0
     L.append(f"\n**Secondary comparisons** ({n} in all, Holm-adjusted over the whole ladder; p < 0.05 after "
              "adjustment is the bar):\n")
