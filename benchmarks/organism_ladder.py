@@ -12,6 +12,9 @@ CPUs, and a part refuses a warm start whose weights differ from its gates part's
     python benchmarks/organism_ladder.py --glimpses 600 800 1000 --part compare --jobs 2    # ~45 min a rung
     python benchmarks/organism_ladder.py --glimpses 600 800 1000 --part report
     python benchmarks/organism_ladder.py --quick --out /tmp/ladder                          # smoke test
+
+A part that an earlier sitting already left in a rung's folder (the gates; an arm run for every seed) is skipped, so
+``--part all`` resumes a ladder; ``--redo`` runs it again.
 """
 
 from __future__ import annotations
@@ -73,6 +76,19 @@ def write_probe(out: Path, glimpses: list[int], command: str, quick: bool = Fals
     (out / "PROBE.md").write_text("\n".join(L) + "\n")
 
 
+def done_parts(rung: Path, seeds) -> dict:
+    """What an earlier sitting left in ``rung``: whether its gates part ran, and the arms run for every seed (a
+    ladder is run in parts over several sittings; the compare part itself refuses results from another warm start)."""
+    path = rung / "organism_results.json"
+    if not path.exists():
+        return {"gates": False, "arms": set()}
+    saved = json.loads(path.read_text())
+    want = set(seeds or saved["budget"]["seeds"])
+    arms = {arm for arm in {r["arm"] for r in saved["runs"]}
+            if want <= {r["seed"] for r in saved["runs"] if r["arm"] == arm}}
+    return {"gates": any(p["part"] == "gates" for p in saved["parts"]), "arms": arms}
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--glimpses", type=int, nargs="+", default=[600, 800, 1000], help="5x1 SFT rows per rung.")
@@ -86,6 +102,8 @@ def main(argv=None) -> int:
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--seeds", type=int, nargs="+", default=None)
     p.add_argument("--quick", action="store_true", help="Smoke test: organism_compare --quick on each rung.")
+    p.add_argument("--redo", action="store_true", help="Run parts again that an earlier sitting already left in the "
+                                                      "rung's folder (default: skip them, so a ladder resumes).")
     a = p.parse_args(argv)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -96,13 +114,21 @@ def main(argv=None) -> int:
     compare = _compare_main() if a.part != "report" else None
     for g in a.glimpses:
         rung = out / f"glimpse{g}"
+        done = done_parts(rung, a.seeds) if not (a.redo or a.quick) else {"gates": False, "arms": set()}
         common = ["--glimpse", str(g), "--out", str(rung), "--jobs", str(a.jobs), "--eval-hints", "0.25", "0.5"]
         common += ["--quick"] if a.quick else ["--steps", str(a.steps), "--eval-every", str(a.eval_every)]
         common += ["--seeds", *map(str, a.seeds)] if a.seeds else []
         if a.part in ("gates", "all"):
-            compare(["--part", "gates", *common])
+            if done["gates"]:
+                print(f"glimpse {g}: gates part already in {rung} (--redo to run it again)")
+            else:
+                compare(["--part", "gates", *common])
         if a.part in ("compare", "all"):
-            compare(["--part", "compare", "--force", "--arms", *a.arms, *common])
+            arms = [arm for arm in a.arms if arm not in done["arms"]]
+            if arms:
+                compare(["--part", "compare", "--force", "--arms", *arms, *common])
+            else:
+                print(f"glimpse {g}: arms {' '.join(a.arms)} already in {rung} (--redo to run them again)")
     rungs = [rung_summary(json.loads((out / f"glimpse{g}" / "organism_results.json").read_text()))
              for g in a.glimpses if (out / f"glimpse{g}" / "organism_results.json").exists()]
     if rungs:

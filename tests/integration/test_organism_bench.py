@@ -274,6 +274,30 @@ def test_ladder_hint_dependence_sets_hinted_accuracy_beside_no_hint_at_start_and
     assert "| stuck (600) | staged | 5.0 -> 5.0 ± 0.0 | 10.0 -> 60.0 ± 0.0 |" in text
 
 
+def test_ladder_resumes_parts_an_earlier_sitting_left(bench, tmp_path, monkeypatch):
+    """organism_ladder --part all skips a rung's gates if they ran and the arms run for every seed; --redo reruns."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("organism_ladder", ROOT / "benchmarks" / "organism_ladder.py")
+    ladder = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ladder)
+    saved = _rung(bench, 600, 0.01, 0.02, 0.01)
+    saved["runs"] = [r for r in saved["runs"] if not (r["arm"] == "reroll" and r["seed"] == 4)]  # one seed missing
+    saved["parts"] = [{"part": "gates", "command": "c", "commit": "x", "jobs": 2, "wall_s": 60.0}]
+    (tmp_path / "glimpse600").mkdir()
+    (tmp_path / "glimpse600" / "organism_results.json").write_text(json.dumps(saved))
+    assert ladder.done_parts(tmp_path / "glimpse600", None) == {"gates": True, "arms": {"grpo", "staged"}}
+    assert ladder.done_parts(tmp_path / "glimpse600", [0, 1])["arms"] == {"grpo", "staged", "reroll"}
+    assert ladder.done_parts(tmp_path / "nothing", None) == {"gates": False, "arms": set()}
+    calls = []
+    monkeypatch.setattr(ladder, "_compare_main", lambda: calls.append)
+    ladder.main(["--glimpses", "600", "--out", str(tmp_path), "--arms", "staged", "reroll"])
+    assert [c[:4] for c in calls] == [["--part", "compare", "--force", "--arms"]] and calls[0][4] == "reroll"
+    calls.clear()
+    ladder.main(["--glimpses", "600", "--out", str(tmp_path), "--arms", "staged", "--redo"])
+    assert [c[1] for c in calls] == ["gates", "compare"]
+
+
 @pytest.mark.slow
 def test_organism_ladder_quick_runs_a_rung_and_writes_the_report(tmp_path):
     env = dict(os.environ, GHPO_CACHE=str(tmp_path / "cache"), HF_HUB_OFFLINE="1")
