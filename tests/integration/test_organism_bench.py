@@ -242,16 +242,16 @@ def test_ladder_report_maps_the_primary_measure_against_base_accuracy(bench, tmp
     # the 600 rung: 7% of held-out boxes right but 1% of training samples rewarded; the signal places it
     rungs = [rung_summary(_rung(bench, 600, 0.07, 0.02, 0.01, signal=0.01)),
              rung_summary(_rung(bench, 1000, 0.40, 0.0, 0.0)), rung_summary(_rung(bench, 800, 0.08, 0.07, 0.02))]
-    assert [r["name"] for r in rungs] == ["stuck", "easy", "learns"]
+    assert [r["name"] for r in rungs] == ["stuck", "easy", "middle"]
     stuck = rungs[0]
     assert not stuck["health"]["asked_to_learn"] and all(c.startswith("easy/") for c in stuck["health"]["checks"])
     assert rungs[2]["primary"]["staged - reroll"][0] == pytest.approx(0.05 + 0.001 * 2)
     write_ladder(tmp_path, rungs, "python benchmarks/organism_ladder.py --part report")
     text = (tmp_path / "LADDER.md").read_text()
-    rows = [line for line in text.splitlines() if line.startswith(("| stuck", "| learns", "| easy"))]
-    assert [row.split(" |")[0] for row in rows[:3]] == ["| stuck", "| learns", "| easy"]  # sorted by signal
+    rows = [line for line in text.splitlines() if line.startswith(("| stuck", "| middle", "| easy"))]
+    assert [row.split(" |")[0] for row in rows[:3]] == ["| stuck", "| middle", "| easy"]  # sorted by signal
     assert "Holm-adjusted" in text and "(18 in all" in text  # 3 rungs x (vs grpo, vs reroll) x 3 secondary measures
-    staged_row = next(line for line in text.splitlines() if line.startswith("| learns (800) | staged |"))
+    staged_row = next(line for line in text.splitlines() if line.startswith("| middle (800) | staged |"))
     assert "| 1.80x |" in staged_row  # tokens against GRPO's, per arm
     assert (tmp_path / "ladder.png").stat().st_size > 1000
 

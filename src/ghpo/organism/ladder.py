@@ -29,6 +29,7 @@ the regime probe on the warm start) from which plain GRPO is expected to learn; 
 health check does not ask it to improve. The signal, not the held-out box-only avg@k, places a rung: the training
 reward also needs every line right, and on the 600-row warm start 7% of boxes but 1.4% of samples earn it."""
 EASY_FROM = 0.30
+VERDICT = "VERDICT.md"
 
 SECONDARY = ("hard/greedy", "hard/sampled", "hard/greedy@tokens")
 """Secondary measures, each compared staged - GRPO and staged - re-roll (and GRPO's own rise is in the gates)."""
@@ -39,7 +40,9 @@ PER_ARM = ("hard/sampled", "hard/sampled@tokens", "hard/greedy", "easy/sampled_d
 
 
 def rung_name(signal: float) -> str:
-    return "stuck" if signal < LEARNABLE_FROM else "learns" if signal < EASY_FROM else "easy"
+    """What the training signal predicts: 'stuck' (GRPO almost never rewarded), 'middle' (GRPO should learn), 'easy'.
+    Whether GRPO did learn is the health column's answer, not the name's."""
+    return "stuck" if signal < LEARNABLE_FROM else "middle" if signal < EASY_FROM else "easy"
 
 
 def rung_summary(saved: dict) -> dict:
@@ -128,14 +131,19 @@ def plot_ladder(rungs: list[dict], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.5, 4))
-    for name, marker in (("staged - grpo", "o"), ("staged - reroll", "s")):
-        pts = [(100 * r["signal"], 100 * r["primary"][name][0], 100 * r["primary"][name][1]) for r in rungs
+    for r in rungs:  # every rung, compared or not, so the span of the ladder shows
+        ax.axvline(100 * r["signal"], color="grey", lw=0.6, ls=":")
+        ax.annotate(f"{r['name']} ({r['glimpse']})" + ("" if r["primary"] else ": gates only"), (100 * r["signal"], 1),
+                    xycoords=("data", "axes fraction"), rotation=90, va="top", ha="right", fontsize=7, color="grey")
+    for name, marker, shift in (("staged - grpo", "o", 1.0), ("staged - reroll", "s", 1.06)):
+        pts = [(100 * r["signal"] * shift, 100 * r["primary"][name][0], 100 * r["primary"][name][1]) for r in rungs
                if name in r["primary"] and not math.isnan(r["primary"][name][0])]
         if pts:
             xs, ys, es = zip(*pts)
             ax.errorbar(xs, ys, yerr=[0 if math.isnan(e) else e for e in es], marker=marker, capsize=4, label=name)
     ax.axhline(0, color="grey", lw=0.8)
     ax.set_xscale("log")
+    ax.set_xlim(0.8, 80)
     ax.set(xlabel="rung: warm start's training signal (% of unhinted samples rewarded, log scale)",
            ylabel="gain, avg@k at GRPO's tokens (points)", title="Where GHPO's gain lives (primary measure)")
     ax.grid(alpha=0.3)
@@ -211,5 +219,7 @@ def write_ladder(out: Path, rungs: list[dict], command: str) -> None:
                 (a, na), (b, nb) = nv["rescued"], nv["not_rescued"]
                 L.append(f"- {r['name']} ({r['glimpse']}), {arm}: {100 * a:.0f}% of {na} / {100 * b:.0f}% of {nb}")
     L.append(f"\nEasy levels checked: {', '.join(EASY)}. ![ladder](ladder.png)\n")
+    if (out / VERDICT).exists():  # the reading in words, written by hand after the runs (kept across regenerations)
+        L.append(f"\n## What it says (hand-written: [{VERDICT}]({VERDICT}))\n\n" + (out / VERDICT).read_text())
     (out / "LADDER.md").write_text("\n".join(L))
     (out / "ladder.json").write_text(json.dumps(rungs, indent=1, default=str))
