@@ -16,6 +16,7 @@ The semantics are fixed in shared/DESIGN.md; the trainer (``ghpo.trainer``) only
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -271,9 +272,11 @@ def _check_cut(unit: str, ratio: float) -> None:
         raise ValueError(f"Hint ratio {ratio} must be in [0, 1].")
 
 
+@functools.lru_cache(maxsize=4096)
 def _answer_cap(text: str, gold: str | None, same_value: SameValue | None) -> int:
     """Where a cut with w < 1 must stop in ``text`` (a solution without its answer line): before the last step, and
-    before the first sentence that states the gold value."""
+    before the first sentence that states the gold value. Cached: every stage of a plan asks it for the same text,
+    and the gold scan may call math-verify."""
     cap = answer_step_start(text)
     stated = gold_statement_start(text, gold, same_value) if gold is not None else None
     return cap if stated is None else min(cap, stated)
@@ -532,17 +535,8 @@ def plan_hint_cuts(
     """
     plan: list[str | None] = []
     last = ""
-    text = solution.strip() if keep_final_answer else strip_final_answer(solution)
-    capped: int | None = None  # the w < 1 cap, found once for every stage (the gold scan may call math-verify)
     for ratio in ratios:
-        _check_cut(unit, ratio)
-        if not text or ratio == 0.0:
-            cut = ""
-        else:
-            if not keep_final_answer and ratio < 1.0 and capped is None:
-                capped = _answer_cap(text, gold, same_value)
-            cap = len(text) if keep_final_answer or ratio >= 1.0 else capped
-            cut = _cut(text, ratio, unit, token_offsets, cap, gold, same_value)
+        cut = cut_hint(solution, ratio, unit, token_offsets, keep_final_answer, gold, same_value)
         plan.append(cut if cut and cut != last else None)
         last = cut or last
     return plan
