@@ -20,7 +20,7 @@ import math
 from pathlib import Path
 
 from ghpo.organism.budget import EASY, HARD, TRAIN_LEVELS, budget_from_dict
-from ghpo.organism.gates import health_gate, primary_measure, regime_gate, run_metrics, summarise
+from ghpo.organism.gates import _lvmean, health_gate, primary_measure, regime_gate, run_metrics, summarise
 from ghpo.report import holm, mean_ci95, t_pvalue
 
 LEARNABLE_FROM = 0.02
@@ -96,12 +96,10 @@ def hint_dependence(runs: list[dict], arms: list[str]) -> dict:
         ratios = sorted({k.split("/")[0] for r in mine for k in r["evals"][-1] if k.startswith("hint@")})
         if not ratios:
             continue
-        cols = {"no hint": [f"greedy/{lv}" for lv in HARD]}
-        cols.update({ratio: [f"{ratio}/greedy/{lv}" for lv in HARD] for ratio in ratios})
-        out[arm] = {
-            col: {when: mean_ci95([sum(r["evals"][i][k] for k in keys) / len(keys) for r in mine])
-                  for when, i in (("start", 0), ("end", -1))}
-            for col, keys in cols.items()}
+        cols = {"no hint": "greedy", **{ratio: f"{ratio}/greedy" for ratio in ratios}}
+        out[arm] = {col: {when: mean_ci95([_lvmean(r["evals"][i], HARD, prefix) for r in mine])
+                          for when, i in (("start", 0), ("end", -1))}
+                    for col, prefix in cols.items()}
     return out
 
 
@@ -116,11 +114,12 @@ def ladder_summary(rungs: list[dict]) -> list[dict]:
     return rungs
 
 
-def _pm(ms, scale=100.0) -> str:
+def _pm(ms, scale=100.0, sign="+") -> str:
+    """``(mean, half-width)`` as points, ``+1.2 ± 0.3`` (``sign=""``: no plus); '-' for no mean."""
     m, hw = ms
     if m is None or math.isnan(m):
         return "-"
-    return f"{scale * m:+.1f}" + ("" if math.isnan(hw) else f" ± {scale * hw:.1f}")
+    return f"{scale * m:{sign}.1f}" + ("" if math.isnan(hw) else f" ± {scale * hw:.1f}")
 
 
 def plot_ladder(rungs: list[dict], path: Path) -> None:
@@ -187,8 +186,7 @@ def write_ladder(out: Path, rungs: list[dict], command: str) -> None:
     for r in rungs:
         grpo_tokens = r["per_arm"].get("grpo", {}).get("tokens", (math.nan, math.nan))[0]
         for arm, m in r["per_arm"].items():
-            pct = [f"{100 * m[k][0]:.1f}" + ("" if math.isnan(m[k][1]) else f" ± {100 * m[k][1]:.1f}")
-                   for k in ("hard/sampled", "hard/sampled@tokens", "hard/greedy")]
+            pct = [_pm(m[k], sign="") for k in ("hard/sampled", "hard/sampled@tokens", "hard/greedy")]
             L.append(f"| {r['name']} ({r['glimpse']}) | {arm} | {' | '.join(pct)} | {_pm(m['easy/sampled_delta'])} | "
                      f"{m['tokens'][0] / grpo_tokens:.2f}x | {m['gen_rounds'][0]:.2f} | {100 * m['zero_std'][0]:.0f}% |")
     n = rungs[0]["n_secondary"] if rungs else 0
@@ -207,9 +205,8 @@ def write_ladder(out: Path, rungs: list[dict], command: str) -> None:
         L.append("|---|---|" + "---|" * len(cols))
         for r in rungs:
             for arm, by_col in r["hint_dependence"].items():
-                cells = [f"{100 * by_col[c]['start'][0]:.1f} -> {100 * by_col[c]['end'][0]:.1f}"
-                         + ("" if math.isnan(by_col[c]["end"][1]) else f" ± {100 * by_col[c]['end'][1]:.1f}")
-                         if c in by_col else "-" for c in cols]
+                cells = [f"{100 * by_col[c]['start'][0]:.1f} -> {_pm(by_col[c]['end'], sign='')}" if c in by_col else "-"
+                         for c in cols]
                 L.append(f"| {r['name']} ({r['glimpse']}) | {arm} | " + " | ".join(cells) + " |")
     L.append("\n**Transfer** (an all-wrong problem, solved without a hint on its next visit: share of such visits, "
              "after a rescue / after none):\n")
