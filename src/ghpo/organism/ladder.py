@@ -35,6 +35,12 @@ SECONDARY = ("hard/greedy", "hard/sampled", "hard/greedy@tokens")
 """Secondary measures, each compared staged - GRPO and staged - re-roll (and GRPO's own rise is in the gates)."""
 
 
+REMEDIES = ("staged+keep1",)
+"""Remedy arms for hint reliance (issue 21: where staged does not transfer): NuRL's one unhinted sample kept in each
+hinted group. Read against staged and GRPO on ``REMEDY_MEASURES`` (secondary, counted in the Holm adjustment)."""
+REMEDY_MEASURES = ("hard/sampled@tokens", "hard/sampled", "hard/greedy")
+ARM_ORDER = ("grpo", "staged", "reroll", *REMEDIES, "staged+budgeted+1stage")
+
 PER_ARM = ("hard/sampled", "hard/sampled@tokens", "hard/greedy", "easy/sampled_delta", "tokens", "gen_rounds", "zero_std")
 """Per-arm columns of the ladder's arm table (``gates.summarise`` rows): end of training, at GRPO's tokens, cost."""
 
@@ -52,25 +58,27 @@ def rung_summary(saved: dict) -> dict:
     runs = saved["runs"]
     k = f"avg@{budget.avg_k}"
     grpo = [r for r in runs if r["arm"] == "grpo"]
-    base = sum(r["evals"][0][f"{k}/{lv}"] for r in grpo for lv in HARD) / max(1, len(grpo) * len(HARD))
-    greedy0 = sum(r["evals"][0][f"greedy/{lv}"] for r in grpo for lv in HARD) / max(1, len(grpo) * len(HARD))
+    base = sum(_lvmean(r["evals"][0], HARD, k) for r in grpo) / max(1, len(grpo))
+    greedy0 = sum(_lvmean(r["evals"][0], HARD, "greedy") for r in grpo) / max(1, len(grpo))
     probe = [saved["probe"][lv] for lv in TRAIN_LEVELS]
     signal = sum(p["mean_correct_unhinted"] * p["groups"] for p in probe) / max(1, sum(p["groups"] for p in probe))
     health = health_gate(runs, budget, independent_samples=False)
     learnable = signal >= LEARNABLE_FROM
     checks = {name: c["pass"] for name, c in health["checks"].items()
               if name.startswith("easy/") or learnable}  # a stuck rung is not asked to improve
-    arms = [a for a in ("grpo", "staged", "reroll", "staged+budgeted+1stage") if any(r["arm"] == a for r in runs)]
+    arms = [a for a in ARM_ORDER if any(r["arm"] == a for r in runs)]
     summary = summarise(runs, arms, budget) if arms else {"rows": {}, "token_budget": None}
     metrics = run_metrics(budget, summary["token_budget"] or 0)
     by = {a: {r["seed"]: r for r in runs if r["arm"] == a} for a in arms}
     secondary = {}
-    for other in ("grpo", "reroll"):
-        if "staged" not in by or other not in by:
+    pairs = [("staged", other, SECONDARY) for other in ("grpo", "reroll")]
+    pairs += [(remedy, other, REMEDY_MEASURES) for remedy in REMEDIES for other in ("staged", "grpo")]
+    for arm, other, names in pairs:
+        if arm not in by or other not in by:
             continue
-        for name in SECONDARY:
-            diffs = [metrics[name](r) - metrics[name](by[other][s]) for s, r in by["staged"].items() if s in by[other]]
-            secondary[f"staged - {other}: {name}"] = (mean_ci95(diffs), t_pvalue(diffs))
+        for name in names:
+            diffs = [metrics[name](r) - metrics[name](by[other][s]) for s, r in by[arm].items() if s in by[other]]
+            secondary[f"{arm} - {other}: {name}"] = (mean_ci95(diffs), t_pvalue(diffs))
     hint_dep = hint_dependence(runs, arms)
     return {
         "glimpse": dict(budget.warm.sft_glimpse).get("5x1", 0), "base": base, "greedy0": greedy0,
@@ -140,6 +148,14 @@ def plot_ladder(rungs: list[dict], path: Path) -> None:
         if pts:
             xs, ys, es = zip(*pts)
             ax.errorbar(xs, ys, yerr=[0 if math.isnan(e) else e for e in es], marker=marker, capsize=4, label=name)
+    for remedy in REMEDIES:  # secondary, drawn open so it is not read as the primary measure
+        key = f"{remedy} - grpo: hard/sampled@tokens"
+        pts = [(100 * r["signal"] * 0.94, 100 * r["secondary"][key][0][0], 100 * r["secondary"][key][0][1])
+               for r in rungs if key in r["secondary"] and not math.isnan(r["secondary"][key][0][0])]
+        if pts:
+            xs, ys, es = zip(*pts)
+            ax.errorbar(xs, ys, yerr=[0 if math.isnan(e) else e for e in es], marker="^", mfc="none", capsize=4,
+                        label=f"{remedy} - grpo (remedy, secondary)")
     ax.axhline(0, color="grey", lw=0.8)
     ax.set_xscale("log")
     ax.set_xlim(0.8, 80)
