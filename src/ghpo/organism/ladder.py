@@ -142,20 +142,18 @@ def plot_ladder(rungs: list[dict], path: Path) -> None:
         ax.axvline(100 * r["signal"], color="grey", lw=0.6, ls=":")
         ax.annotate(f"{r['name']} ({r['glimpse']})" + ("" if r["primary"] else ": gates only"), (100 * r["signal"], 1),
                     xycoords=("data", "axes fraction"), rotation=90, va="top", ha="right", fontsize=7, color="grey")
-    for name, marker, shift in (("staged - grpo", "o", 1.0), ("staged - reroll", "s", 1.06)):
-        pts = [(100 * r["signal"] * shift, 100 * r["primary"][name][0], 100 * r["primary"][name][1]) for r in rungs
-               if name in r["primary"] and not math.isnan(r["primary"][name][0])]
+    series = [(name, lambda r, name=name: r["primary"].get(name), 1.0 + 0.06 * i, {"marker": marker})
+              for i, (name, marker) in enumerate((("staged - grpo", "o"), ("staged - reroll", "s")))]
+    # the remedies are secondary: drawn open so they are not read as the primary measure
+    series += [(f"{remedy} - grpo (remedy, secondary)",
+                lambda r, key=f"{remedy} - grpo: hard/sampled@tokens": r["secondary"].get(key, (None,))[0],
+                0.94, {"marker": "^", "mfc": "none"}) for remedy in REMEDIES]
+    for label, value, shift, style in series:
+        pts = [(100 * r["signal"] * shift, 100 * ms[0], 100 * ms[1]) for r in rungs
+               if (ms := value(r)) is not None and not math.isnan(ms[0])]
         if pts:
             xs, ys, es = zip(*pts)
-            ax.errorbar(xs, ys, yerr=[0 if math.isnan(e) else e for e in es], marker=marker, capsize=4, label=name)
-    for remedy in REMEDIES:  # secondary, drawn open so it is not read as the primary measure
-        key = f"{remedy} - grpo: hard/sampled@tokens"
-        pts = [(100 * r["signal"] * 0.94, 100 * r["secondary"][key][0][0], 100 * r["secondary"][key][0][1])
-               for r in rungs if key in r["secondary"] and not math.isnan(r["secondary"][key][0][0])]
-        if pts:
-            xs, ys, es = zip(*pts)
-            ax.errorbar(xs, ys, yerr=[0 if math.isnan(e) else e for e in es], marker="^", mfc="none", capsize=4,
-                        label=f"{remedy} - grpo (remedy, secondary)")
+            ax.errorbar(xs, ys, yerr=[0 if math.isnan(e) else e for e in es], capsize=4, label=label, **style)
     ax.axhline(0, color="grey", lw=0.8)
     ax.set_xscale("log")
     ax.set_xlim(0.8, 80)
