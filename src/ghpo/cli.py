@@ -221,8 +221,10 @@ def train_main(argv: list[str]) -> int:
     except (ValueError, FileNotFoundError, ConnectionError, ImportError, DatasetValidationError) as e:
         print(f"ghpo train: error: {e}", file=sys.stderr)
         return 2
+    # Name the user's columns and the contract names they now have: later lines (hint data) use the latter.
     columns = "" if script_args.dataset_name.partition(":")[0] in BUILTIN_SOURCES else (
-        f" (gold from {script_args.dataset_solution_column!r}, hints from {hint_source!r})")
+        f" (gold from {script_args.dataset_solution_column!r} as {GOLD_COLUMN!r}, hints from {hint_source!r}"
+        + (f" as {HINT_COLUMN!r})" if hint_source is not None else ")"))
     print(
         f"ghpo train: {len(dataset)} problems from {script_args.dataset_name}{columns} ({report.num_without_hint} without "
         f"a hint), model {model_args.model_name_or_path}, hints {training_args.hint_schedule}, output {training_args.output_dir}",

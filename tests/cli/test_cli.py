@@ -196,6 +196,8 @@ def test_user_layouts_train_with_hints_from_the_named_column(layout, tiny_model_
     out = tmp_path / "run"
     code = _train_tiny(tiny_model_dir, data, rows, out, "--save_strategy", "no", "--log_rollouts", "true", *flags)
     assert code == 0, capsys.readouterr().err
+    # The start line names the user's column and the contract name the trainer's own lines then use.
+    assert f"hints from {worked_column!r} as 'solution_hint'" in capsys.readouterr().out
     records = [json.loads(line) for line in open(out / "rollouts.jsonl")]
     assert len(records) == 4  # 2 steps x 2 problems
     for record in records:
