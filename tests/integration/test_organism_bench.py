@@ -274,24 +274,26 @@ def test_ladder_hint_dependence_sets_hinted_accuracy_beside_no_hint_at_start_and
     assert "| stuck (600) | staged | 5.0 -> 5.0 ± 0.0 | 10.0 -> 60.0 ± 0.0 |" in text
 
 
-def test_ladder_reads_the_remedy_arm_against_staged_and_grpo(bench, tmp_path):
-    """The NuRL-style remedy (staged+keep1) gets its own per-arm row and secondary comparisons against staged and
-    GRPO, counted in the Holm adjustment."""
-    from ghpo.organism.ladder import REMEDY_MEASURES, rung_summary, write_ladder
+@pytest.mark.parametrize("variant", ["staged+keep1", "staged+budgeted+1stage"])
+def test_ladder_reads_a_staged_variant_against_staged_and_grpo(bench, tmp_path, variant):
+    """A variant of staged (the NuRL-style remedy, the cheaper budgeted schedule) gets its own per-arm row and
+    secondary comparisons against staged and GRPO, counted in the Holm adjustment."""
+    from ghpo.organism.ladder import VARIANT_MEASURES, VARIANTS, rung_summary, write_ladder
 
+    assert variant in VARIANTS
     saved = _rung(bench, 600, 0.01, 0.02, 0.01)
-    saved["runs"] += [_run(bench, "staged+keep1", s, 0.01 + 0.05 + 0.001 * s, tokens=170) for s in range(5)]
+    saved["runs"] += [_run(bench, variant, s, 0.01 + 0.05 + 0.001 * s, tokens=170) for s in range(5)]
     for r in saved["runs"][-5:]:
         r["evals"][0].update({key: 0.01 for key in r["evals"][0] if key.startswith(("greedy/", "avg@"))})
     rung = rung_summary(saved)
-    assert rung["arms"] == ["grpo", "staged", "reroll", "staged+keep1"]
-    at_tokens = rung["secondary"]["staged+keep1 - staged: hard/sampled@tokens"][0]
+    assert rung["arms"] == ["grpo", "staged", "reroll", variant]
+    at_tokens = rung["secondary"][f"{variant} - staged: hard/sampled@tokens"][0]
     assert at_tokens[0] == pytest.approx(0.05 + 0.001 * 2 - (0.02 + 0.002 * 2))  # paired by seed
-    assert rung["secondary"]["staged+keep1 - grpo: hard/sampled@tokens"][0][0] == pytest.approx(0.052)
+    assert rung["secondary"][f"{variant} - grpo: hard/sampled@tokens"][0][0] == pytest.approx(0.052)
     write_ladder(tmp_path, [rung], "cmd")
     text = (tmp_path / "LADDER.md").read_text()
-    assert f"({6 + 2 * len(REMEDY_MEASURES)} in all" in text and "| stuck (600) | staged+keep1 |" in text
-    assert "| stuck (600) | staged+keep1 - staged: hard/sampled@tokens | +2.8 ± " in text
+    assert f"({6 + 2 * len(VARIANT_MEASURES)} in all" in text and f"| stuck (600) | {variant} |" in text
+    assert f"| stuck (600) | {variant} - staged: hard/sampled@tokens | +2.8 ± " in text
 
 
 def test_ladder_resumes_parts_an_earlier_sitting_left(bench, tmp_path, monkeypatch):

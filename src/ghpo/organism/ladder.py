@@ -35,11 +35,13 @@ SECONDARY = ("hard/greedy", "hard/sampled", "hard/greedy@tokens")
 """Secondary measures, each compared staged - GRPO and staged - re-roll (and GRPO's own rise is in the gates)."""
 
 
-REMEDIES = ("staged+keep1",)
-"""Remedy arms for hint reliance (issue 21: where staged does not transfer): NuRL's one unhinted sample kept in each
-hinted group. Read against staged and GRPO on ``REMEDY_MEASURES`` (secondary, counted in the Holm adjustment)."""
-REMEDY_MEASURES = ("hard/sampled@tokens", "hard/sampled", "hard/greedy")
-ARM_ORDER = ("grpo", "staged", "reroll", *REMEDIES, "staged+budgeted+1stage")
+VARIANTS = {"staged+keep1": ("remedy", "^"), "staged+budgeted+1stage": ("cheaper", "v")}
+"""Variants of staged, each read against staged and GRPO on ``VARIANT_MEASURES`` (secondary, counted in the Holm
+adjustment), with their role and plot marker: the remedy for hint reliance (issue 21: where staged does not transfer),
+NuRL's one unhinted sample kept in each hinted group; and the cheaper schedule (issue 11: hint memory, one stage per
+hard visit), which asks whether hints pay per token when they cost fewer tokens."""
+VARIANT_MEASURES = ("hard/sampled@tokens", "hard/sampled", "hard/greedy")
+ARM_ORDER = ("grpo", "staged", "reroll", *VARIANTS)
 
 PER_ARM = ("hard/sampled", "hard/sampled@tokens", "hard/greedy", "easy/sampled_delta", "tokens", "gen_rounds", "zero_std")
 """Per-arm columns of the ladder's arm table (``gates.summarise`` rows): end of training, at GRPO's tokens, cost."""
@@ -72,7 +74,7 @@ def rung_summary(saved: dict) -> dict:
     by = {a: {r["seed"]: r for r in runs if r["arm"] == a} for a in arms}
     secondary = {}
     pairs = [("staged", other, SECONDARY) for other in ("grpo", "reroll")]
-    pairs += [(remedy, other, REMEDY_MEASURES) for remedy in REMEDIES for other in ("staged", "grpo")]
+    pairs += [(variant, other, VARIANT_MEASURES) for variant in VARIANTS for other in ("staged", "grpo")]
     for arm, other, names in pairs:
         if arm not in by or other not in by:
             continue
@@ -137,17 +139,19 @@ def plot_ladder(rungs: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.5, 4))
+    fig, ax = plt.subplots(figsize=(6.5, 4.8))
     for r in rungs:  # every rung, compared or not, so the span of the ladder shows
         ax.axvline(100 * r["signal"], color="grey", lw=0.6, ls=":")
-        ax.annotate(f"{r['name']} ({r['glimpse']})" + ("" if r["primary"] else ": gates only"), (100 * r["signal"], 1),
-                    xycoords=("data", "axes fraction"), rotation=90, va="top", ha="right", fontsize=7, color="grey")
+        # the rung's name above the axes, clear of the error bars
+        ax.text(100 * r["signal"], 1.01, f"{r['name']} ({r['glimpse']})" + ("" if r["primary"] else "\ngates only"),
+                transform=ax.get_xaxis_transform(), ha="center", va="bottom", fontsize=7, color="grey")
     series = [(name, lambda r, name=name: r["primary"].get(name), 1.0 + 0.06 * i, {"marker": marker})
               for i, (name, marker) in enumerate((("staged - grpo", "o"), ("staged - reroll", "s")))]
-    # the remedies are secondary: drawn open so they are not read as the primary measure
-    series += [(f"{remedy} - grpo (remedy, secondary)",
-                lambda r, key=f"{remedy} - grpo: hard/sampled@tokens": r["secondary"].get(key, (None,))[0],
-                0.94, {"marker": "^", "mfc": "none"}) for remedy in REMEDIES]
+    # the variants are secondary: drawn open so they are not read as the primary measure
+    series += [(f"{variant} - grpo ({role}, secondary)",
+                lambda r, key=f"{variant} - grpo: hard/sampled@tokens": r["secondary"].get(key, (None,))[0],
+                0.94 - 0.06 * i, {"marker": marker, "mfc": "none"})
+               for i, (variant, (role, marker)) in enumerate(VARIANTS.items())]
     for label, value, shift, style in series:
         pts = [(100 * r["signal"] * shift, 100 * ms[0], 100 * ms[1]) for r in rungs
                if (ms := value(r)) is not None and not math.isnan(ms[0])]
@@ -158,10 +162,11 @@ def plot_ladder(rungs: list[dict], path: Path) -> None:
     ax.set_xscale("log")
     ax.set_xlim(0.8, 80)
     ax.set(xlabel="rung: warm start's training signal (% of unhinted samples rewarded, log scale)",
-           ylabel="gain, avg@k at GRPO's tokens (points)", title="Where GHPO's gain lives (primary measure)")
+           ylabel="gain, avg@k at GRPO's tokens (points)")
+    ax.set_title("Where GHPO's gain lives (primary measure)", pad=16)
     ax.grid(alpha=0.3)
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend()
+    if ax.get_legend_handles_labels()[0]:  # below the axes: the points span the whole plot
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize=7, frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
