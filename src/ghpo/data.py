@@ -304,6 +304,16 @@ def validate_dataset(
     return report
 
 
+def dataset_columns(dataset) -> list[str] | None:
+    """A training set's column names; for an IterableDataset whose features are unknown (built from a generator),
+    the keys of its first row, read from a fresh iterator (training iterates its own). None: no rows to read."""
+    columns = getattr(dataset, "column_names", None)
+    if columns is None and isinstance(dataset, datasets.IterableDataset):
+        first = next(iter(dataset), None)
+        columns = list(first) if isinstance(first, dict) else None
+    return columns
+
+
 def check_hint_columns(columns: Sequence[str] | None, hint_column: str | None, gold_column: str | None) -> None:
     """The columns guidance reads must exist: a missing hint column would silently make GHPO plain GRPO.
     ``columns`` None (an IterableDataset without known features): nothing to check."""

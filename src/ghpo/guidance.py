@@ -35,7 +35,7 @@ DEFAULT_HINT_TEMPLATE = (
 # With the hint as the start of the assistant's answer, the model simply continues it on the next line.
 RESPONSE_HINT_TEMPLATE = "{hint}\n"
 
-HINT_SCHEDULES = ("staged", "fixed", "reroll", "none")
+HINT_SCHEDULES = ("auto", "staged", "fixed", "reroll", "none")
 HINT_PLACEMENTS = ("prompt", "response")
 HINT_UNITS = ("token", "step", "sentence", "char")
 STAGED_RATIOS = (0.25, 0.5, 0.75)
@@ -51,7 +51,8 @@ def hint_schedule(name: str, ratios: Sequence[float] | None = None) -> tuple[flo
     ``staged`` is the paper's multi-stage guidance (0.25, 0.5, 0.75); ``fixed`` tries one ratio (0.5 by default:
     GRPO-CL-H(0.5) / QuestA-style baselines); ``reroll`` is the control without hints: the rounds and stages of
     ``staged`` (its ratios only decide which stages a problem has), each re-sampling the unchanged prompt; ``none``
-    is plain GRPO.
+    is plain GRPO. ``auto`` (GHPOConfig's default) reads as ``staged`` here: the trainer turns it into plain GRPO,
+    once at start, where the run lacks what hints need.
     """
     if name not in HINT_SCHEDULES:
         raise ValueError(f"Unknown hint schedule {name!r}; valid: {', '.join(HINT_SCHEDULES)}.")
@@ -838,6 +839,119 @@ class GuidancePlanner:
                                       climb=bool(self.budget.stages_per_visit))
         return GuidanceOutcome(self.all_wrong, self.hard, dict(self.rescued_at), trained, self.num_rounds,
                                self.skipped, len(self.given_up), self.saved)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Training a rescued group: what each loss row is made of (DESIGN.md "Training a rescued group")
+# --------------------------------------------------------------------------------------------------------------
+HINT_TRAINING = ("hinted", "original", "official", "imitate")
+OFF_POLICY_CORRECTIONS = ("none", "guide")
+
+
+@dataclass(frozen=True)
+class LossRow:
+    """What one row of the loss batch is built from.
+
+    ``stage``: the hint stage whose sample fills the row (None: the row's own unhinted sample, untouched).
+    ``prompt``: ``"sampled"``, the prompt ids the completion was sampled from (q*), or ``"original"``, the unhinted
+    prompt q. ``hint_in_completion``: the hint's tokens open the completion (``imitate``), so they are trained.
+    """
+
+    stage: int | None = None
+    prompt: str = "sampled"
+    hint_in_completion: bool = False
+
+    @property
+    def off_prompt(self) -> bool:
+        """Trained under another context than it was sampled in (q, sampled under q + h): its sampling log-probs do
+        not describe the loss context."""
+        return self.stage is not None and self.prompt == "original" and not self.hint_in_completion
+
+
+UNHINTED_ROW = LossRow()
+
+
+def _train_hinted(stage: int, last_stage: int) -> LossRow:
+    return LossRow(stage, "sampled")  # on-policy: the loss sees q*, the hint is prompt
+
+
+def _train_original(stage: int, last_stage: int) -> LossRow:
+    return LossRow(stage, "original")  # y ~ pi(.|q, h) trained as if from pi(.|q): STaR-like rationalisation
+
+
+def _train_official(stage: int, last_stage: int) -> LossRow:
+    # hkgc-1/GHPO rebuilds the batch's prompt ids after every stage that sampled on a process: the still-all-wrong
+    # groups get that stage's hinted prompt, every other group the original one. So a group keeps q* only when it
+    # was sampled at the last stage that ran on its process; one rescued earlier trains its completions under q.
+    return LossRow(stage, "sampled" if stage == last_stage else "original")
+
+
+def _train_imitate(stage: int, last_stage: int) -> LossRow:
+    return LossRow(stage, "original", hint_in_completion=True)  # prompt q, completion h + y: the hint is trained
+
+
+TRAINING_STRATEGIES: dict[str, Callable[[int, int], LossRow]] = {
+    "hinted": _train_hinted, "original": _train_original, "official": _train_official, "imitate": _train_imitate}
+
+
+def plan_loss_rows(trained_stage: dict[int, int], num_groups: int, G: int, mode: str = "hinted",
+                   keep_unhinted: int = 0, last_stage: dict[int, int] | None = None) -> list[LossRow]:
+    """The ``LossRow`` of every row of a batch of ``num_groups`` groups of ``G`` (row ``g * G + j``).
+
+    ``trained_stage``: group -> the stage whose samples it trains on (``GuidanceOutcome.trained_stage``); the first
+    ``keep_unhinted`` samples of such a group stay its unhinted ones (NuRL's remedy; ``imitate`` needs them: every
+    hinted sample shares the hint, so under group-normalised advantages its tokens' gradients cancel unless unhinted
+    samples share the group). ``last_stage``: group -> the last stage sampled on its process (``official`` only).
+
+    >>> [r.prompt for r in plan_loss_rows({0: 0, 1: 1}, 3, 1, "official", last_stage={0: 1, 1: 1, 2: 1})]
+    ['original', 'sampled', 'sampled']
+    """
+    if mode not in TRAINING_STRATEGIES:
+        raise ValueError(f"Unknown hint training {mode!r}; valid: {', '.join(TRAINING_STRATEGIES)}.")
+    if mode == "official" and last_stage is None:
+        raise ValueError("hint_training='official' needs each group's last sampled stage (last_stage).")
+    strategy = TRAINING_STRATEGIES[mode]
+    rows = []
+    for g in range(num_groups):
+        stage = trained_stage.get(g)
+        for j in range(G):
+            if stage is None or j < keep_unhinted:
+                rows.append(UNHINTED_ROW)
+            else:
+                rows.append(strategy(stage, last_stage[g] if last_stage is not None else stage))
+    return rows
+
+
+def last_sampled_stage(triggers: dict[int, dict[int, Any]], group_process: Sequence[int]) -> dict[int, int]:
+    """Per group, the highest stage sampled on its process this batch (-1: none): where the official code's last
+    prompt rebuild happened (``official``). ``triggers``: group -> {stage: values} (``GuidancePlanner.triggers``);
+    ``group_process``: the process each group's rows sit on.
+
+    >>> last_sampled_stage({0: {0: [0.0]}, 1: {0: [0.0], 1: [1.0]}}, [0, 0, 1])
+    {0: 1, 1: 1, 2: -1}
+    """
+    top: dict[int, int] = {}
+    for g, by_stage in triggers.items():
+        p = group_process[g]
+        top[p] = max(top.get(p, -1), max(by_stage))
+    return {g: top.get(p, -1) for g, p in enumerate(group_process)}
+
+
+def split_imitation(prompt_ids: Sequence[int], hinted_prompt_ids: Sequence[int]) -> int:
+    """Where ``imitate`` splits a hinted sample's prompt: the length of the longest common prefix of the unhinted
+    and hinted prompt ids. The hinted prompt opens the answer with the hint (``hint_placement="response"``), so
+    what follows the split is the hint, trained as the completion's opening; prompt + completion stay exactly the
+    ids that were sampled.
+
+    >>> split_imitation([5, 6, 7], [5, 6, 7, 8, 9]), split_imitation([5, 6, 7], [5, 6, 70, 8])
+    (3, 2)
+    """
+    n = 0
+    for a, b in zip(prompt_ids, hinted_prompt_ids):
+        if a != b:
+            break
+        n += 1
+    return n
 
 
 def guidance_metrics(round0: Sequence[Sequence[float | None]], outcome: GuidanceOutcome, ratios: Sequence[float],

@@ -22,10 +22,12 @@ import json
 import logging
 import math
 import os
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import datasets
+import torch
 import transformers
 from accelerate.utils import gather_object
 from packaging.version import Version
@@ -35,10 +37,11 @@ from transformers.utils import is_torch_bf16_gpu_available
 from trl import GRPOConfig, GRPOTrainer
 from trl.chat_template_utils import parse_response
 from trl.data_utils import is_conversational
-from trl.trainer.utils import is_async_callable
+from trl.models.utils import disable_gradient_checkpointing
+from trl.trainer.utils import get_config_model_id, is_async_callable, pad
 
 from . import guidance
-from .data import HintDataReport, check_hint_columns, spread_rows
+from .data import HintDataReport, check_hint_columns, dataset_columns, spread_rows
 from .distributed import share_round
 from .rewards import same_math_value
 from .rollouts import ROLLOUTS_FILE, append_records, rollout_records, set_aside_records_from
@@ -57,9 +60,13 @@ class GHPOConfig(GRPOConfig):
     """
 
     hint_schedule: str = field(
-        default="staged",
+        default="auto",
         metadata={
-            "help": "Which hint ratios an all-wrong group is re-sampled with. 'staged': the paper's multi-stage "
+            "help": "Which hint ratios an all-wrong group is re-sampled with. 'auto' (default): 'staged' where the run "
+            "has what hints need (the hint_column and hint_gold_column in train_dataset, the hint_trigger_reward "
+            "among reward_funcs as a plain function, no tools, environments or rollout_func), else plain GRPO, said "
+            "once at start with what is missing: so GHPOTrainer runs wherever GRPOTrainer does. Name a schedule to "
+            "make a missing piece an error before any generation. 'staged': the paper's multi-stage "
             "guidance (0.25, 0.5, 0.75 until a completion is right; arXiv 2507.10628 Sec. 3.3). 'fixed': one "
             "ratio (default 0.5: GRPO-CL-H(0.5) / QuestA-style baselines). 'reroll': the control without hints, "
             "the rounds and stages staged would use, each re-sampling the unchanged prompt (is it the hint, or just "
@@ -203,6 +210,33 @@ class GHPOConfig(GRPOConfig):
             "skill need not stay tied to the hint. 0: every sample is hinted (the paper). Must be < num_generations."
         },
     )
+    hint_training: str = field(
+        default="hinted",
+        metadata={
+            "help": "What the loss sees for a group trained on a hinted stage (DESIGN.md 'Training a rescued group'). "
+            "'hinted' (default): prompt q + hint, completion y, on-policy; the hint is prompt, never trained. "
+            "'original': prompt q, completion y (y was sampled with the hint: off-policy; meaningful when y restates "
+            "what the hint said, as a full solution does). 'official': the released code's rule (hkgc-1/GHPO): a "
+            "group sampled at the last stage that ran on its process trains on q + hint, one rescued earlier on q. "
+            "'imitate': prompt q, completion hint + y, so the hint's tokens are trained; needs "
+            "hint_placement='response' (the hint opens the answer) and hint_keep_unhinted >= 1 (with every sample "
+            "of a group carrying the same hint, group-normalised advantages cancel its gradient). Off-prompt "
+            "rows and the hint's tokens get NaN sampling log-probs, which TRL's vLLM importance-sampling correction "
+            "reads as 'no correction' (ratio 1); hint_off_policy_correction corrects them instead.",
+            "choices": list(guidance.HINT_TRAINING),
+        },
+    )
+    hint_off_policy_correction: str = field(
+        default="none",
+        metadata={
+            "help": "For rows trained under q but sampled under q + hint ('original', 'official'): 'none' (the "
+            "official code: the PPO ratio is pi_theta(y|q) / pi_old(y|q), 1 on the first iteration, a REINFORCE step "
+            "on log pi(y|q)), or 'guide' (Guide-GRPO, arXiv 2506.13923: the ratio's denominator is the behaviour "
+            "policy pi_old(y|q, hint), computed by one extra forward pass, so the clipped surrogate weighs each "
+            "token by how likely the unhinted policy is to write it).",
+            "choices": list(guidance.OFF_POLICY_CORRECTIONS),
+        },
+    )
     log_rollouts: bool = field(
         default=False,
         metadata={
@@ -218,12 +252,37 @@ class GHPOConfig(GRPOConfig):
             memory=self.hint_memory, memory_start=self.hint_memory_start, give_up_after=self.hint_give_up_after,
             retry_after=self.hint_retry_after, stages_per_visit=self.hint_stages_per_visit)
 
+    @classmethod
+    def from_grpo_config(cls, args: GRPOConfig, **guidance_fields) -> GHPOConfig:
+        """A GHPOConfig holding every field of ``args`` as it stands (TRL's ``__post_init__`` already ran on it, and
+        running it twice can fail: e.g. it derives ``generation_batch_size`` from ``steps_per_generation``), with
+        GHPO's own fields at their defaults or ``guidance_fields``."""
+        if not isinstance(args, GRPOConfig):
+            raise TypeError(f"args must be a GHPOConfig or a trl.GRPOConfig, got {type(args).__name__}.")
+        config = cls.__new__(cls)
+        config.__dict__.update(vars(args))
+        for f in dataclasses.fields(cls):
+            if f.name not in config.__dict__:  # a guidance field GRPOConfig does not have
+                setattr(config, f.name, f.default if f.default is not dataclasses.MISSING else f.default_factory())
+        for name, value in guidance_fields.items():
+            if name in vars(args):
+                raise ValueError(f"{name!r} is a GRPOConfig field: set it on the GRPOConfig, not here.")
+            if name not in config.__dict__:
+                raise ValueError(f"{name!r} is not a GHPOConfig field.")
+            setattr(config, name, value)
+        config._check_guidance()
+        return config
+
     def __post_init__(self):
         # TRL defaults bf16 to True, which transformers rejects on a machine without a bf16 GPU unless use_cpu is
         # set; left unset, fall back to fp32 there so `ghpo train` works on a laptop as it is.
         if self.bf16 is None and not self.fp16 and not is_torch_bf16_gpu_available():
             self.bf16 = False
         super().__post_init__()
+        self._check_guidance()
+
+    def _check_guidance(self):
+        """Validate and complete GHPO's own fields (the GRPOConfig fields are TRL's to check)."""
         if isinstance(self.hint_ratios, (int, float)):
             self.hint_ratios = [float(self.hint_ratios)]
         guidance.hint_schedule(self.hint_schedule, self.hint_ratios)  # raises a clear error when invalid
@@ -253,6 +312,22 @@ class GHPOConfig(GRPOConfig):
             raise ValueError(f"hint_stages_per_visit must be >= 0, got {self.hint_stages_per_visit}.")
         if self.hint_stages_per_visit and not self.hint_memory:
             raise ValueError("hint_stages_per_visit needs hint_memory=True (the memory keeps where the next visit starts).")
+        if self.hint_training not in guidance.HINT_TRAINING:
+            raise ValueError(f"hint_training must be one of {', '.join(guidance.HINT_TRAINING)}, got {self.hint_training!r}.")
+        if self.hint_off_policy_correction not in guidance.OFF_POLICY_CORRECTIONS:
+            raise ValueError(f"hint_off_policy_correction must be one of {', '.join(guidance.OFF_POLICY_CORRECTIONS)}, "
+                             f"got {self.hint_off_policy_correction!r}.")
+        if self.hint_training == "imitate" and self.hint_placement != "response":
+            raise ValueError("hint_training='imitate' trains the hint as the opening of the answer: set "
+                             "hint_placement='response' (a hint inside the user message is not an answer's opening).")
+        if self.hint_training == "imitate" and self.hint_keep_unhinted < 1:
+            raise ValueError("hint_training='imitate' needs unhinted samples in each hinted group (e.g. "
+                             "hint_keep_unhinted=num_generations // 2): when all G samples carry the same hint, "
+                             "group-normalised advantages sum to zero over them and the hint's tokens learn nothing.")
+        if self.hint_off_policy_correction != "none" and self.hint_training not in ("original", "official"):
+            raise ValueError(f"hint_off_policy_correction={self.hint_off_policy_correction!r} corrects rows trained under "
+                             "the unhinted prompt: it needs hint_training='original' or 'official', got "
+                             f"{self.hint_training!r}.")
         if not 0 <= self.hint_keep_unhinted < (self.num_generations or 2):
             raise ValueError(f"hint_keep_unhinted must be in [0, num_generations), got {self.hint_keep_unhinted}: a "
                              "group needs at least one hinted sample.")
@@ -318,27 +393,31 @@ class _Sample:
 class GHPOTrainer(GRPOTrainer):
     """Drop-in for ``trl.GRPOTrainer`` that re-samples all-wrong groups with solution hints (GHPO)."""
 
-    def __init__(self, model, reward_funcs, args: GHPOConfig | None = None, *pos, **kwargs):
+    def __init__(self, model, reward_funcs=None, args: GRPOConfig | None = None, *pos, **kwargs):
+        # TRL's signature and defaults: no args is GHPOConfig's defaults (hint_schedule 'auto'), and a plain
+        # GRPOConfig is carried over field by field, so swapping the class name is the whole change.
         if args is None:
-            name = model if isinstance(model, str) else model.config._name_or_path
+            name = model if isinstance(model, str) else get_config_model_id(model.config)
             args = GHPOConfig(f"{name.split('/')[-1]}-GHPO")
-        if not isinstance(args, GHPOConfig):
-            raise TypeError(f"GHPOTrainer needs a GHPOConfig, got {type(args).__name__}.")
+        elif not isinstance(args, GHPOConfig):
+            args = GHPOConfig.from_grpo_config(args)
         if isinstance(reward_funcs, list):
             reward_funcs = [_finite_rewards(f) for f in reward_funcs]
-        else:
+        elif reward_funcs is not None:  # None: TRL's own "No reward source provided" unless an environment rewards
             reward_funcs = _finite_rewards(reward_funcs)
         super().__init__(model, reward_funcs, args, *pos, **kwargs)
         if self.use_vllm:  # only colocated vLLM on a CPU, where TRL's per-tensor weight sync fails (ghpo/vllm_cpu.py)
             from .vllm_cpu import patch_colocate_sync_for_cpu
 
             patch_colocate_sync_for_cpu(self.vllm_generation)
-        self.hint_ratios = guidance.hint_schedule(args.hint_schedule, args.hint_ratios)
+        self.hint_schedule = self._choose_schedule(args)
+        self.hint_ratios = guidance.hint_schedule(self.hint_schedule, args.hint_ratios)
         if self.hint_ratios and args.hint_column is None:
             logger.warning("GHPOTrainer: hint_column=None, so no hints: this run is plain GRPO.")
             self.hint_ratios = ()
         self.hint_memory = guidance.HintMemory()
         self._ghpo_inputs: list[dict] | None = None
+        self._off_prompt: list[tuple[int, list[int]]] = []  # this batch's (row, sampled prompt ids) trained under q
         self._cuts = HintCuts(self.hint_ratios, args, self._tokenizer)
         self.hint_data: HintDataReport | None = None
         if not self.hint_ratios and not args.log_rollouts:
@@ -350,22 +429,40 @@ class GHPOTrainer(GRPOTrainer):
         if not is_async_callable(self._trigger_func):
             self.reward_funcs[self._trigger_index] = _reuse_known(self._trigger_func, self._trigger_known)
         self._budget = args.guidance_budget()
-        self._shows_hints = args.hint_schedule != "reroll"  # the control re-samples the unchanged prompt
+        self._shows_hints = self.hint_schedule != "reroll"  # the control re-samples the unchanged prompt
         if not self.hint_ratios:  # plain GRPO that logs rollouts: the trigger is scored, nothing is hinted
             return
-        check_hint_columns(getattr(self.train_dataset, "column_names", None), args.hint_column, args.hint_gold_column)
+        check_hint_columns(dataset_columns(self.train_dataset), args.hint_column, args.hint_gold_column)
         if self.accelerator.is_main_process and isinstance(self.train_dataset, datasets.Dataset):
             self.hint_data = self.inspect_hint_data(self.train_dataset)
             logger.warning(self.hint_data.summary())
 
+    def _choose_schedule(self, args: GHPOConfig) -> str:
+        """The schedule this run uses: ``args.hint_schedule``, or for 'auto' 'staged' when the run has what hints need
+        and 'none' (plain GRPO, said once, with the check that failed and how to fix it) when it does not."""
+        if args.hint_schedule != "auto":
+            return args.hint_schedule
+        try:  # the same checks a named schedule stops on, so the reason reads as that error would
+            resolve_trigger(self, args.hint_trigger_reward)
+            if args.hint_column is not None:
+                check_hint_columns(dataset_columns(self.train_dataset), args.hint_column, args.hint_gold_column)
+        except (ValueError, NotImplementedError) as reason:
+            logger.warning("GHPOTrainer: no hints, this run is plain GRPO (hint_schedule='auto'): %s Set "
+                           "hint_schedule='staged' to make this an error, or 'none' to silence it.", reason)
+            return "none"
+        return "staged"
+
     # -- TRL hooks ---------------------------------------------------------------------------------------------
     def _generate_and_score_completions(self, inputs):
         # _generate only receives prompts; guidance also needs each row's hint, id and reward columns.
-        self._ghpo_inputs = inputs
+        self._ghpo_inputs, self._off_prompt = inputs, []
         try:
-            return super()._generate_and_score_completions(inputs)
+            output = super()._generate_and_score_completions(inputs)
         finally:
             self._ghpo_inputs = None
+        if self._off_prompt and self.args.hint_off_policy_correction == "guide":
+            self._use_behaviour_logps(output, self._off_prompt)
+        return output
 
     def _generate(self, prompts: list):
         output = super()._generate(prompts)
@@ -397,6 +494,31 @@ class GHPOTrainer(GRPOTrainer):
             set_aside_records_from(os.path.join(self.args.output_dir, ROLLOUTS_FILE), step)
 
     # -- GHPO -------------------------------------------------------------------------------------------------
+    def _use_behaviour_logps(self, output: dict, rows: list[tuple[int, list[int]]]) -> None:
+        """Guide-GRPO's correction (arXiv 2506.13923) for rows trained under q but sampled under q*: their old
+        per-token log-probs become log pi_old(y_t | q*, y_<t), the policy that sampled them, so the loss's clipped
+        ratio is pi_theta(y | q) / pi_old(y | q*). Other rows keep TRL's old log-probs (computed here when TRL
+        skipped them: on-policy, they equal the current ones). One forward pass, two when TRL had none."""
+        completion_ids, completion_mask = output["completion_ids"], output["completion_mask"]
+        width, batch, pad_id = completion_ids.size(1), self.args.per_device_train_batch_size, self._tokenizer.pad_token_id
+        old = output.get("old_per_token_logps")
+        with torch.no_grad(), disable_gradient_checkpointing(self.model, self.args.gradient_checkpointing_kwargs):
+            if old is None:
+                old, _, _ = self._get_per_token_logps_and_entropies(
+                    self.model, torch.cat([output["prompt_ids"], completion_ids], dim=1),
+                    torch.cat([output["prompt_mask"], completion_mask], dim=1), width, batch_size=batch)
+            index = torch.tensor([i for i, _ in rows], device=completion_ids.device)
+            prompt_ids = pad([torch.tensor(ids) for _, ids in rows], padding_value=pad_id, padding_side="left")
+            prompt_mask = pad([torch.ones(len(ids), dtype=torch.long) for _, ids in rows], padding_value=0,
+                              padding_side="left")
+            behaviour, _, _ = self._get_per_token_logps_and_entropies(
+                self.model, torch.cat([prompt_ids.to(completion_ids.device), completion_ids[index]], dim=1),
+                torch.cat([prompt_mask.to(completion_ids.device), completion_mask[index]], dim=1), width,
+                batch_size=batch)
+        old = old.clone()
+        old[index] = behaviour
+        output["old_per_token_logps"] = old
+
     def _guidance_active(self) -> bool:
         return bool(self.hint_ratios) and self.model.training and self.state.global_step >= self.args.hint_start_step
 
@@ -430,7 +552,7 @@ class GHPOTrainer(GRPOTrainer):
         texts: dict[tuple[int, int], tuple] = {}  # with log_rollouts, on the main process: every job's texts
         extra_tokens = 0
         for jobs in planner.rounds():
-            for job, triggers, tokens, sampled, text in self._run_round(jobs, heads, planner.plans, n_local):
+            for job, triggers, tokens, sampled, text in self._run_round(jobs, heads, planner, n_local):
                 extra_tokens += tokens  # padding shards count too
                 if triggers is not None:
                     planner.record(*job, triggers)
@@ -440,22 +562,33 @@ class GHPOTrainer(GRPOTrainer):
                     texts[job] = text
         outcome = planner.finish()
 
-        # Swap each hinted group's rows for the samples of the stage it trains on (DESIGN.md step 5).
+        # Swap each hinted group's rows for the samples of the stage it trains on (DESIGN.md step 5), built as the
+        # training mode says (guidance.plan_loss_rows: one strategy per mode).
+        plan = guidance.plan_loss_rows(
+            outcome.trained_stage, len(heads), G, args.hint_training, args.hint_keep_unhinted,
+            guidance.last_sampled_stage(planner.triggers, [g * G // n_local for g in range(len(heads))])
+            if args.hint_training == "official" else None)
+        self._off_prompt = []
         for i in range(n_local):
             g, j = divmod(rank * n_local + i, G)
-            hinted = g in outcome.trained_stage and j >= args.hint_keep_unhinted  # the first k stay unhinted
-            if hinted:
-                x = samples[g, outcome.trained_stage[g]][j]
-                prompts[i] = x.prompt  # on purpose: reward functions and completion logs see the prompt used
-                prompt_ids[i], completion_ids[i], completions[i] = x.prompt_ids, x.completion_ids, x.completion
-                if logprobs is not None:
-                    logprobs[i] = x.logprobs
+            row = plan[g * G + j]
+            x = samples[g, row.stage][j] if row.stage is not None else None
+            own = _Sample(prompts[i], prompt_ids[i], completion_ids[i], None if logprobs is None else logprobs[i],
+                          completions[i], trigger[i])
+            hint = self._stage_hint(planner, g, row.stage)
+            view = build_loss_view(row, own, x, hint and args.hint_template.format(hint=hint))
+            prompts[i], prompt_ids[i], completion_ids[i], completions[i] = (view.prompt, view.prompt_ids,
+                                                                           view.completion_ids, view.completion)
+            if logprobs is not None:
+                logprobs[i] = view.logprobs
+            if x is not None:
                 trigger[i] = x.trigger
+            if view.behaviour_prompt_ids is not None:
+                self._off_prompt.append((i, view.behaviour_prompt_ids))
             if args.hint_placement == "response":
-                # The completion continues the hint: rewards get the opening to grade the whole answer. The same
-                # list object is TRL's `inputs`, whose columns TRL passes to every reward function.
-                hint = planner.plans[g][outcome.trained_stage[g]] if hinted and self._shows_hints else None
-                inputs[i] = {**inputs[i], "response_prefix": args.hint_template.format(hint=hint) if hint else ""}
+                # Rewards grade the whole answer: the opening the completion continues (none once it is part of the
+                # completion). The same list object is TRL's `inputs`, whose columns TRL passes to every reward.
+                inputs[i] = {**inputs[i], "response_prefix": view.response_prefix}
         self._trigger_known.clear()
         self._trigger_known.update(
             {_trigger_key(prompts[i], completion_ids[i]): trigger[i] for i in range(n_local)})
@@ -466,20 +599,25 @@ class GHPOTrainer(GRPOTrainer):
             self._write_rollouts(rows, planner, outcome, texts)
         return prompt_ids, completion_ids, tool_mask, completions, logprobs, extra_fields, images, tool_images
 
-    def _run_round(self, jobs: list[tuple[int, int]], heads: list[_Row], plans: dict, n_local: int) -> list:
+    def _run_round(self, jobs: list[tuple[int, int]], heads: list[_Row], planner: guidance.GuidancePlanner,
+                   n_local: int) -> list:
         """One generation call for (group, stage) jobs, shared out evenly in whole groups over processes, then shared
         back (``ghpo.distributed.share_round``): ``(job, triggers, tokens, samples, texts)`` per sampled job."""
         G, P, rank = self.num_generations, self.accelerator.num_processes, self.accelerator.process_index
         shards = guidance.assign_groups_to_processes(list(range(len(jobs))), P)
         mine = [jobs[k] for k in shards[rank]]
-        sampled = self._sample_hinted([heads[g] for g, _ in mine],
-                                      [plans[g][s] if self._shows_hints else None for g, s in mine])
+        sampled = self._sample_hinted([heads[g] for g, _ in mine], [self._stage_hint(planner, g, s) for g, s in mine])
         return share_round(
             jobs, shards, [(job, sampled[k * G:(k + 1) * G]) for k, job in enumerate(mine)], rank=rank,
             num_processes=P, G=G, n_local=n_local, gather=gather_object,
             summarize=lambda xs: ([x.trigger for x in xs], sum(len(x.completion_ids) for x in xs)),
             text_of=(lambda xs: (_text(xs[0].prompt), [_text(x.completion) for x in xs], [x.trigger for x in xs]))
             if self.args.log_rollouts else None)
+
+    def _stage_hint(self, planner: guidance.GuidancePlanner, g: int, stage: int | None) -> str | None:
+        """The hint group ``g`` was sampled with at ``stage`` (None: unhinted, or the re-roll control, which samples
+        the unchanged prompt)."""
+        return planner.plans[g][stage] if stage is not None and self._shows_hints else None
 
     def _plan_hints(self, hint: str, gold: str | None) -> list[str | None]:
         return self._cuts.plan(hint, gold)
@@ -558,7 +696,7 @@ class GHPOTrainer(GRPOTrainer):
         return [None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v) for v in values]
 
     def _log_guidance(self, planner: guidance.GuidancePlanner, outcome: guidance.GuidanceOutcome, extra_tokens: int):
-        hints = [planner.plans[g][s] for g, s in outcome.trained_stage.items()] if self._shows_hints else []
+        hints = [h for g, s in outcome.trained_stage.items() if (h := self._stage_hint(planner, g, s))]
         hint_tokens = sum(len(self._tokenizer(h, add_special_tokens=False)["input_ids"]) for h in hints)
         metrics = guidance.guidance_metrics(planner.round0, outcome, self.hint_ratios, hint_tokens, extra_tokens,
                                             memory=self.args.hint_memory, hinted=self._shows_hints)
@@ -576,6 +714,50 @@ class GHPOTrainer(GRPOTrainer):
                       for group in groups],
             hinted=texts, shown=self._shows_hints)
         append_records(os.path.join(self.args.output_dir, ROLLOUTS_FILE), records)
+
+
+class LossView(NamedTuple):
+    """One row as TRL's loss will see it (``build_loss_view``)."""
+
+    prompt: Any
+    prompt_ids: list[int]
+    completion_ids: list[int]
+    completion: Any
+    logprobs: list[float] | None  # sampling log-probs; NaN where the policy did not sample the token in this context
+    response_prefix: str  # the answer's opening the completion continues, for rewards (hint_placement="response")
+    behaviour_prompt_ids: list[int] | None  # off-prompt rows: the prompt ids the completion was sampled from
+
+
+def build_loss_view(row: guidance.LossRow, own: _Sample, hinted: _Sample | None, opening: str | None) -> LossView:
+    """What the loss sees for one row: its own unhinted sample ``own``, or the hinted sample ``hinted`` placed as
+    ``row`` says (``guidance.plan_loss_rows``). ``opening``: the rendered hint that opened the hinted answer.
+
+    Off-prompt rows (trained under q, sampled under q*) and imitated hint tokens were not sampled by the policy in the
+    loss context: their sampling log-probs are NaN, which TRL's vLLM importance-sampling correction reads as 'no
+    correction' (ratio 1) instead of a ratio between two contexts.
+    """
+    if row.stage is None:
+        return LossView(own.prompt, own.prompt_ids, own.completion_ids, own.completion, own.logprobs, "", None)
+    x, prefix = hinted, opening or ""
+    if row.prompt == "sampled":
+        return LossView(x.prompt, x.prompt_ids, x.completion_ids, x.completion, x.logprobs, prefix, None)
+    if row.hint_in_completion:  # imitate: the sampled ids split after the unhinted prompt; the hint opens the answer
+        n = guidance.split_imitation(own.prompt_ids, x.prompt_ids)
+        opened = list(x.prompt_ids[n:])
+        logprobs = None if x.logprobs is None else [math.nan] * len(opened) + list(x.logprobs)
+        return LossView(own.prompt, list(x.prompt_ids[:n]), opened + list(x.completion_ids),
+                        _prepend(prefix, x.completion), logprobs, "", None)
+    off = list(x.prompt_ids) != list(own.prompt_ids)  # a re-roll stage was sampled under q itself
+    logprobs = [math.nan] * len(x.logprobs) if off and x.logprobs is not None else x.logprobs
+    return LossView(own.prompt, own.prompt_ids, x.completion_ids, x.completion, logprobs, prefix,
+                    list(x.prompt_ids) if off else None)
+
+
+def _prepend(prefix: str, completion):
+    """``prefix`` + a completion (text, or one assistant message)."""
+    if isinstance(completion, str):
+        return prefix + completion
+    return [{**completion[0], "content": prefix + completion[0]["content"]}, *completion[1:]]
 
 
 def render_continued_chat(processing_class, prompts: list, chat_template=None, chat_template_kwargs=None) -> list:

@@ -44,3 +44,17 @@ def accuracy_reward(prompts, completions, rule, **kwargs):
 def length_reward(completions, **kwargs):
     """A second, shaped reward: must never trigger hints."""
     return [-0.01 * len(c if isinstance(c, str) else c[0]["content"]) for c in completions]
+
+
+def completion_text(c):
+    return c if isinstance(c, str) else c[0]["content"]
+
+
+def partly_right(prompts, completions, rule, **kwargs):
+    """Scripted trigger that reads the completion: right when the prompt holds the row's marker and the completion
+    has an even length, so a hinted group is usually partly right (its advantages are not all zero)."""
+    return [None if not r else float(r in _text(p) and len(completion_text(c)) % 2 == 0)
+            for p, c, r in zip(prompts, completions, rule)]
+
+
+partly_right.__name__ = "accuracy_reward"

@@ -9,7 +9,7 @@ from trl import GRPOConfig, GRPOTrainer
 
 from ghpo.trainer import GHPOConfig, GHPOTrainer
 
-from .scripted import accuracy_reward, length_reward, make_dataset
+from .scripted import accuracy_reward, completion_text, length_reward, make_dataset, partly_right
 
 G = 2
 
@@ -30,8 +30,8 @@ def _config(tmp_path, cls=GHPOConfig, **overrides):
         bf16=False,
         shuffle_dataset=False,
     )
-    if cls is GHPOConfig:
-        kwargs.update(hint_unit="step", log_rollouts=True)
+    if cls is GHPOConfig:  # a named schedule: a missing column or trigger is an error (test_dropin.py has 'auto')
+        kwargs.update(hint_schedule="staged", hint_unit="step", log_rollouts=True)
     kwargs.update(overrides)
     return cls(**kwargs)
 
@@ -503,20 +503,6 @@ def test_response_hint_with_a_template_that_inserts_an_empty_think_block(tiny_mo
 # ---------------------------------------------------------------------------------------------------------------
 # Inside a group: partly right groups, and TRL's batching knobs with a rescue (issue 20)
 # ---------------------------------------------------------------------------------------------------------------
-def _completion_text(c):
-    return c if isinstance(c, str) else c[0]["content"]
-
-
-def partly_right(prompts, completions, rule, **kwargs):
-    """Scripted trigger that reads the completion: right when the prompt holds the row's marker and the completion
-    has an even length, so a hinted group is usually partly right."""
-    from .scripted import _text
-
-    return [None if not r else float(r in _text(p) and len(_completion_text(c)) % 2 == 0)
-            for p, c, r in zip(prompts, completions, rule)]
-
-
-partly_right.__name__ = "accuracy_reward"
 
 
 def _aligned_recording():
@@ -573,7 +559,7 @@ def test_partly_right_groups_stay_aligned_row_by_row(tiny_model_dir, tmp_path):
         rule = next(v for k, v in rule_of.items() if k in _text(prompt))
         if rule:
             verdicts.append(reward)
-            assert reward == float(rule in _text(prompt) and len(_completion_text(completion)) % 2 == 0)
+            assert reward == float(rule in _text(prompt) and len(completion_text(completion)) % 2 == 0)
     groups = [verdicts[i:i + G4] for i in range(0, len(verdicts), G4)]
     assert any(0.0 in v and 1.0 in v for v in groups)  # a partly right group was trained
 
