@@ -564,13 +564,22 @@ def test_partly_right_groups_stay_aligned_row_by_row(tiny_model_dir, tmp_path):
     assert any(0.0 in v and 1.0 in v for v in groups)  # a partly right group was trained
 
 
-@pytest.mark.parametrize("knobs", [
+# TRL's batching knobs (issue 20); test_training_modes.py runs every hint training mode under them
+BATCHING_KNOBS = [
     dict(steps_per_generation=2, per_device_train_batch_size=6),
     dict(num_iterations=2),
     dict(gradient_accumulation_steps=2, per_device_train_batch_size=6),
     dict(beta=0.1),
-    *[dict(loss_type=t) for t in ("grpo", "dr_grpo", "dapo", "bnpo", "cispo", "sapo", "luspo", "vespo")],
-], ids=lambda k: ",".join(f"{a}={b}" for a, b in k.items()))
+]
+
+
+def knobs_id(knobs: dict) -> str:
+    return ",".join(f"{a}={b}" for a, b in knobs.items())
+
+
+@pytest.mark.parametrize("knobs", [
+    *BATCHING_KNOBS, *[dict(loss_type=t) for t in ("grpo", "dr_grpo", "dapo", "bnpo", "cispo", "sapo", "luspo", "vespo")],
+], ids=knobs_id)
 def test_staged_rescue_under_trl_batching_knobs(tiny_model_dir, tmp_path, knobs):
     """A staged rescue under each of TRL's batching knobs and loss types: the loss sees the prompt ids each
     completion was sampled from, and the step trains."""

@@ -12,7 +12,7 @@ import torch
 from transformers import AutoModelForCausalLM
 
 from .scripted import accuracy_reward, length_reward, make_dataset
-from .test_trainer import G, _aligned_recording, _config, _unpad
+from .test_trainer import BATCHING_KNOBS, G, _aligned_recording, _config, _unpad, knobs_id
 
 GROUPS = ["needs-half", "needs-quarter", "solvable", "never", "no-hint", "bad-gold"]
 TRAINED_CALL = {"needs-half": 2, "needs-quarter": 1, "never": 3}  # the call whose samples each hinted group trains on
@@ -154,12 +154,7 @@ def _allowed(mode, trainer, p, c):
 @pytest.mark.parametrize("mode", [dict(), dict(hint_training="original"), dict(hint_training="official"),
                                   IMITATE, dict(hint_training="original", hint_off_policy_correction="guide")],
                          ids=["hinted", "original", "official", "imitate", "original+guide"])
-@pytest.mark.parametrize("knobs", [
-    dict(steps_per_generation=2, per_device_train_batch_size=6),
-    dict(num_iterations=2),
-    dict(gradient_accumulation_steps=2, per_device_train_batch_size=6),
-    dict(beta=0.1),
-], ids=lambda k: ",".join(f"{a}={b}" for a, b in k.items()))
+@pytest.mark.parametrize("knobs", BATCHING_KNOBS, ids=knobs_id)
 def test_every_mode_under_trl_batching_knobs(tiny_model_dir, tmp_path, mode, knobs):
     trainer, changed = _run(tiny_model_dir, tmp_path, max_steps=2, **mode, **knobs)
     name = mode.get("hint_training", "hinted")
