@@ -35,7 +35,7 @@ DEFAULT_HINT_TEMPLATE = (
 # With the hint as the start of the assistant's answer, the model simply continues it on the next line.
 RESPONSE_HINT_TEMPLATE = "{hint}\n"
 
-HINT_SCHEDULES = ("auto", "staged", "fixed", "reroll", "none")
+HINT_SCHEDULES = ("auto", "staged", "fixed", "reroll", "reference", "none")
 HINT_PLACEMENTS = ("prompt", "response")
 HINT_UNITS = ("token", "step", "sentence", "char")
 STAGED_RATIOS = (0.25, 0.5, 0.75)
@@ -51,13 +51,19 @@ def hint_schedule(name: str, ratios: Sequence[float] | None = None) -> tuple[flo
     ``staged`` is the paper's multi-stage guidance (0.25, 0.5, 0.75); ``fixed`` tries one ratio (0.5 by default:
     GRPO-CL-H(0.5) / QuestA-style baselines); ``reroll`` is the control without hints: the rounds and stages of
     ``staged`` (its ratios only decide which stages a problem has), each re-sampling the unchanged prompt; ``none``
-    is plain GRPO. ``auto`` (GHPOConfig's default) reads as ``staged`` here: the trainer turns it into plain GRPO,
+    is plain GRPO. ``reference`` samples nothing more: one sample of each all-wrong group is replaced by the reference
+    solution itself (LUFFY-style, arXiv 2504.14945: an off-policy trace among on-policy rollouts), the imitation
+    baseline without guidance; its one "stage" is the whole solution. ``auto`` (GHPOConfig's default) reads as ``staged`` here: the trainer turns it into plain GRPO,
     once at start, where the run lacks what hints need.
     """
     if name not in HINT_SCHEDULES:
         raise ValueError(f"Unknown hint schedule {name!r}; valid: {', '.join(HINT_SCHEDULES)}.")
     if name == "none":
         return ()
+    if name == "reference":
+        if ratios is not None and tuple(ratios) != (1.0,):
+            raise ValueError(f"The 'reference' schedule uses the whole solution; hint_ratios must be unset, got {list(ratios)}.")
+        return (1.0,)
     if ratios is None:
         ratios = (FIXED_RATIO,) if name == "fixed" else STAGED_RATIOS
     ratios = tuple(float(r) for r in ratios)

@@ -70,7 +70,9 @@ class GHPOConfig(GRPOConfig):
             "guidance (0.25, 0.5, 0.75 until a completion is right; arXiv 2507.10628 Sec. 3.3). 'fixed': one "
             "ratio (default 0.5: GRPO-CL-H(0.5) / QuestA-style baselines). 'reroll': the control without hints, "
             "the rounds and stages staged would use, each re-sampling the unchanged prompt (is it the hint, or just "
-            "more samples?). 'none': plain GRPO.",
+            "more samples?). 'reference': the imitation baseline without guidance (LUFFY-style, arXiv 2504.14945): one "
+            "sample of each all-wrong group is replaced by the reference solution itself (hint_column, answer "
+            "included) as an off-policy trace, no extra generation. 'none': plain GRPO.",
             "choices": list(guidance.HINT_SCHEDULES),
         },
     )
@@ -324,6 +326,9 @@ class GHPOConfig(GRPOConfig):
             raise ValueError("hint_training='imitate' needs unhinted samples in each hinted group (e.g. "
                              "hint_keep_unhinted=num_generations // 2): when all G samples carry the same hint, "
                              "group-normalised advantages sum to zero over them and the hint's tokens learn nothing.")
+        if self.hint_schedule == "reference" and (self.hint_training != "hinted" or self.hint_keep_unhinted):
+            raise ValueError("hint_schedule='reference' places one reference trace among a group's own samples and "
+                             "trains it as it stands: leave hint_training='hinted' and hint_keep_unhinted=0.")
         if self.hint_off_policy_correction != "none" and self.hint_training not in ("original", "official"):
             raise ValueError(f"hint_off_policy_correction={self.hint_off_policy_correction!r} corrects rows trained under "
                              "the unhinted prompt: it needs hint_training='original' or 'official', got "
@@ -429,7 +434,10 @@ class GHPOTrainer(GRPOTrainer):
         if not is_async_callable(self._trigger_func):
             self.reward_funcs[self._trigger_index] = _reuse_known(self._trigger_func, self._trigger_known)
         self._budget = args.guidance_budget()
-        self._shows_hints = self.hint_schedule != "reroll"  # the control re-samples the unchanged prompt
+        # The re-roll control re-samples the unchanged prompt; 'reference' samples nothing, it brings the solution.
+        self._shows_hints = self.hint_schedule not in ("reroll", "reference")
+        # 'reference' (LUFFY-style): one reference trace among the group's G - 1 own samples, trained as it stands.
+        self._keep_unhinted = self.num_generations - 1 if self.hint_schedule == "reference" else args.hint_keep_unhinted
         if not self.hint_ratios:  # plain GRPO that logs rollouts: the trigger is scored, nothing is hinted
             return
         check_hint_columns(dataset_columns(self.train_dataset), args.hint_column, args.hint_gold_column)
@@ -565,7 +573,7 @@ class GHPOTrainer(GRPOTrainer):
         # Swap each hinted group's rows for the samples of the stage it trains on (DESIGN.md step 5), built as the
         # training mode says (guidance.plan_loss_rows: one strategy per mode).
         plan = guidance.plan_loss_rows(
-            outcome.trained_stage, len(heads), G, args.hint_training, args.hint_keep_unhinted,
+            outcome.trained_stage, len(heads), G, args.hint_training, self._keep_unhinted,
             guidance.last_sampled_stage(planner.triggers, [g * G // n_local for g in range(len(heads))])
             if args.hint_training == "official" else None)
         self._off_prompt = []
@@ -604,13 +612,17 @@ class GHPOTrainer(GRPOTrainer):
         """One generation call for (group, stage) jobs, shared out evenly in whole groups over processes, then shared
         back (``ghpo.distributed.share_round``): ``(job, triggers, tokens, samples, texts)`` per sampled job."""
         G, P, rank = self.num_generations, self.accelerator.num_processes, self.accelerator.process_index
+        sampling = self.hint_schedule != "reference"  # reference traces are looked up, not generated: no tokens
         shards = guidance.assign_groups_to_processes(list(range(len(jobs))), P)
         mine = [jobs[k] for k in shards[rank]]
-        sampled = self._sample_hinted([heads[g] for g, _ in mine], [self._stage_hint(planner, g, s) for g, s in mine])
+        if self.hint_schedule == "reference":
+            sampled = self._reference_samples([heads[g] for g, _ in mine])
+        else:
+            sampled = self._sample_hinted([heads[g] for g, _ in mine], [self._stage_hint(planner, g, s) for g, s in mine])
         return share_round(
             jobs, shards, [(job, sampled[k * G:(k + 1) * G]) for k, job in enumerate(mine)], rank=rank,
             num_processes=P, G=G, n_local=n_local, gather=gather_object,
-            summarize=lambda xs: ([x.trigger for x in xs], sum(len(x.completion_ids) for x in xs)),
+            summarize=lambda xs: ([x.trigger for x in xs], sum(len(x.completion_ids) for x in xs) if sampling else 0),
             text_of=(lambda xs: (_text(xs[0].prompt), [_text(x.completion) for x in xs], [x.trigger for x in xs]))
             if self.args.log_rollouts else None)
 
@@ -620,7 +632,24 @@ class GHPOTrainer(GRPOTrainer):
         return planner.plans[g][stage] if stage is not None and self._shows_hints else None
 
     def _plan_hints(self, hint: str, gold: str | None) -> list[str | None]:
+        if self.hint_schedule == "reference":  # the whole worked solution, answer included: it is the trace
+            return [hint.strip() or None]
         return self._cuts.plan(hint, gold)
+
+    def _reference_samples(self, heads: list[_Row]) -> list[_Sample]:
+        """G copies per group of its reference solution as a completion of the unhinted prompt (``reference``):
+        the solution's tokens and the end-of-sequence token, as a sampled answer ends; NaN sampling log-probs (the
+        policy did not sample it), scored by the trigger like any sample. Only the group's last row takes it."""
+        G, tok = self.num_generations, self._tokenizer
+        prompts = [h.prompt for h in heads for _ in range(G)]
+        texts = [h.hint.strip() for h in heads for _ in range(G)]
+        prompt_ids, _, _ = self._tokenize_prompts(prompts)
+        completion_ids = [ids + [tok.eos_token_id] for ids in tok(texts, add_special_tokens=False)["input_ids"]]
+        chat = is_conversational({"prompt": prompts[0]}) if prompts else False
+        completions = [[{"role": "assistant", "content": t}] if chat else t for t in texts]
+        trigger = self._score_trigger([h.columns for h in heads for _ in range(G)], prompts, completions, completion_ids)
+        return [_Sample(prompts[i], list(prompt_ids[i]), completion_ids[i], [math.nan] * len(completion_ids[i]),
+                        completions[i], trigger[i]) for i in range(len(prompts))]
 
     def _gold(self, columns: dict) -> str | None:
         gold = columns.get(self.args.hint_gold_column) if self.args.hint_gold_column else None
@@ -700,6 +729,8 @@ class GHPOTrainer(GRPOTrainer):
         hint_tokens = sum(len(self._tokenizer(h, add_special_tokens=False)["input_ids"]) for h in hints)
         metrics = guidance.guidance_metrics(planner.round0, outcome, self.hint_ratios, hint_tokens, extra_tokens,
                                             memory=self.args.hint_memory, hinted=self._shows_hints)
+        if self.hint_schedule == "reference":
+            metrics["ghpo/gen_rounds"] = 1.0  # the planner's second round looked the traces up, generated nothing
         for key, value in metrics.items():
             self._metrics["train"][key].append(value)
 

@@ -192,3 +192,33 @@ def test_reward_functions_receive_each_rows_loss_prompt_and_answer(tiny_model_di
                 opening = "S1" in prefix or "S1" in completion
                 assert opening == hinted, (mode, name, j)
                 assert ("S1" in prompt) == (hinted and q_star), (mode, name, j)  # imitate: the loss prompt is q
+
+
+def test_reference_places_the_solution_as_one_off_policy_sample(tiny_model_dir, tmp_path):
+    """hint_schedule='reference' (LUFFY-style imitation baseline): no extra generation; in each all-wrong group with
+    a solution, the last row is the reference solution as the completion of the unhinted prompt, with NaN sampling
+    log-probs, scored by the trigger; the other rows are the group's own samples."""
+    from .scripted import HINT, _text, completion_text
+
+    def accuracy_reward(prompts, completions, rule, **kwargs):  # a reward that reads the answer, as math rewards do
+        return [None if not r else float(r in _text(p) or "boxed{5}" in completion_text(c))
+                for p, c, r in zip(prompts, completions, rule)]
+
+    trainer = _aligned_recording()(model=tiny_model_dir, reward_funcs=[accuracy_reward, length_reward],
+                                   train_dataset=make_dataset(), args=_config(tmp_path, hint_schedule="reference"))
+    trainer.train()
+    assert len(trainer.sampled) == 1  # round 0 only
+    groups, _ = _by_group(trainer)
+    tok = trainer.processing_class
+    reference = tuple(tok(HINT, add_special_tokens=False)["input_ids"] + [tok.eos_token_id])
+    for name in ("needs-half", "needs-quarter", "never"):
+        (p0, c0, lp0), (p1, c1, lp1) = groups[name]
+        assert (p0, c0) in trainer.sampled[0] and set(lp0) == {0.0}
+        assert p1 == _round0_prompt(trainer, name) and c1 == reference and all(_is_nan(lp1))
+    for name in ("solvable", "no-hint", "bad-gold"):
+        assert all((p, c) in trainer.sampled[0] for p, c, _ in groups[name])
+    logs = trainer.state.log_history[0]
+    assert logs["ghpo/rescued_frac/1"] == pytest.approx(3 / 6) and logs["ghpo/gen_rounds"] == 1.0
+    assert logs["ghpo/extra_completion_tokens"] == 0
+    logged = list(trainer._logs["rewards"]["accuracy_reward"])[-12:]
+    assert logged[1] == 1.0 and logged[3] == 1.0 and logged[7] == 1.0  # the traces verify

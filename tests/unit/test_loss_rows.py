@@ -160,6 +160,8 @@ def test_view_imitate_splits_at_the_common_prefix_when_tokenisation_merges():
     (dict(hint_off_policy_correction="guide"), "needs hint_training='original' or 'official'"),
     (dict(hint_training="copy"), "hint_training must be one of"),
     (dict(hint_off_policy_correction="luffy"), "hint_off_policy_correction must be one of"),
+    (dict(hint_schedule="reference", hint_keep_unhinted=1), "leave hint_training='hinted' and hint_keep_unhinted=0"),
+    (dict(hint_schedule="reference", hint_ratios=[0.5]), "uses the whole solution"),
 ])
 def test_mode_config_errors_say_how_to_fix(tmp_path, kwargs, message):
     with pytest.raises(ValueError, match=message):
