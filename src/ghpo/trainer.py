@@ -395,6 +395,24 @@ class _Sample:
     trigger: float | None
 
 
+class StageSampling(NamedTuple):
+    """What a schedule's hint stages are made of: the one place that says what 'reroll' and 'reference' change."""
+
+    shows_hints: bool  # a stage's samples are drawn under q + its hint (False: the unchanged prompt, or no sampling)
+    generated: bool  # they are generated: a generation round, tokens counted (False: the reference, looked up)
+    keep_unhinted: int  # of a group trained on a stage, the first samples that stay its own unhinted ones
+
+
+def stage_sampling(schedule: str, num_generations: int, keep_unhinted: int) -> StageSampling:
+    """``StageSampling`` of a schedule: the re-roll control re-samples the unchanged prompt; 'reference' (LUFFY-style)
+    generates nothing and puts one reference trace beside the group's G - 1 own samples; the rest sample hints."""
+    if schedule == "reroll":
+        return StageSampling(False, True, keep_unhinted)
+    if schedule == "reference":
+        return StageSampling(False, False, num_generations - 1)
+    return StageSampling(True, True, keep_unhinted)
+
+
 class GHPOTrainer(GRPOTrainer):
     """Drop-in for ``trl.GRPOTrainer`` that re-samples all-wrong groups with solution hints (GHPO)."""
 
@@ -424,6 +442,7 @@ class GHPOTrainer(GRPOTrainer):
         self._ghpo_inputs: list[dict] | None = None
         self._off_prompt: list[tuple[int, list[int]]] = []  # this batch's (row, sampled prompt ids) trained under q
         self._cuts = HintCuts(self.hint_ratios, args, self._tokenizer)
+        self._stages = stage_sampling(self.hint_schedule, self.num_generations, args.hint_keep_unhinted)
         self.hint_data: HintDataReport | None = None
         if not self.hint_ratios and not args.log_rollouts:
             return
@@ -434,10 +453,6 @@ class GHPOTrainer(GRPOTrainer):
         if not is_async_callable(self._trigger_func):
             self.reward_funcs[self._trigger_index] = _reuse_known(self._trigger_func, self._trigger_known)
         self._budget = args.guidance_budget()
-        # The re-roll control re-samples the unchanged prompt; 'reference' samples nothing, it brings the solution.
-        self._shows_hints = self.hint_schedule not in ("reroll", "reference")
-        # 'reference' (LUFFY-style): one reference trace among the group's G - 1 own samples, trained as it stands.
-        self._keep_unhinted = self.num_generations - 1 if self.hint_schedule == "reference" else args.hint_keep_unhinted
         if not self.hint_ratios:  # plain GRPO that logs rollouts: the trigger is scored, nothing is hinted
             return
         check_hint_columns(dataset_columns(self.train_dataset), args.hint_column, args.hint_gold_column)
@@ -573,7 +588,7 @@ class GHPOTrainer(GRPOTrainer):
         # Swap each hinted group's rows for the samples of the stage it trains on (DESIGN.md step 5), built as the
         # training mode says (guidance.plan_loss_rows: one strategy per mode).
         plan = guidance.plan_loss_rows(
-            outcome.trained_stage, len(heads), G, args.hint_training, self._keep_unhinted,
+            outcome.trained_stage, len(heads), G, args.hint_training, self._stages.keep_unhinted,
             guidance.last_sampled_stage(planner.triggers, [g * G // n_local for g in range(len(heads))])
             if args.hint_training == "official" else None)
         self._off_prompt = []
@@ -612,27 +627,27 @@ class GHPOTrainer(GRPOTrainer):
         """One generation call for (group, stage) jobs, shared out evenly in whole groups over processes, then shared
         back (``ghpo.distributed.share_round``): ``(job, triggers, tokens, samples, texts)`` per sampled job."""
         G, P, rank = self.num_generations, self.accelerator.num_processes, self.accelerator.process_index
-        sampling = self.hint_schedule != "reference"  # reference traces are looked up, not generated: no tokens
+        generated = self._stages.generated
         shards = guidance.assign_groups_to_processes(list(range(len(jobs))), P)
         mine = [jobs[k] for k in shards[rank]]
-        if self.hint_schedule == "reference":
-            sampled = self._reference_samples([heads[g] for g, _ in mine])
-        else:
+        if generated:
             sampled = self._sample_hinted([heads[g] for g, _ in mine], [self._stage_hint(planner, g, s) for g, s in mine])
+        else:
+            sampled = self._reference_samples([heads[g] for g, _ in mine])
         return share_round(
             jobs, shards, [(job, sampled[k * G:(k + 1) * G]) for k, job in enumerate(mine)], rank=rank,
             num_processes=P, G=G, n_local=n_local, gather=gather_object,
-            summarize=lambda xs: ([x.trigger for x in xs], sum(len(x.completion_ids) for x in xs) if sampling else 0),
+            summarize=lambda xs: ([x.trigger for x in xs], sum(len(x.completion_ids) for x in xs) if generated else 0),
             text_of=(lambda xs: (_text(xs[0].prompt), [_text(x.completion) for x in xs], [x.trigger for x in xs]))
             if self.args.log_rollouts else None)
 
     def _stage_hint(self, planner: guidance.GuidancePlanner, g: int, stage: int | None) -> str | None:
         """The hint group ``g`` was sampled with at ``stage`` (None: unhinted, or the re-roll control, which samples
         the unchanged prompt)."""
-        return planner.plans[g][stage] if stage is not None and self._shows_hints else None
+        return planner.plans[g][stage] if stage is not None and self._stages.shows_hints else None
 
     def _plan_hints(self, hint: str, gold: str | None) -> list[str | None]:
-        if self.hint_schedule == "reference":  # the whole worked solution, answer included: it is the trace
+        if not self._stages.generated:  # 'reference': the whole worked solution, answer included, is the trace
             return [hint.strip() or None]
         return self._cuts.plan(hint, gold)
 
@@ -728,8 +743,8 @@ class GHPOTrainer(GRPOTrainer):
         hints = [h for g, s in outcome.trained_stage.items() if (h := self._stage_hint(planner, g, s))]
         hint_tokens = sum(len(self._tokenizer(h, add_special_tokens=False)["input_ids"]) for h in hints)
         metrics = guidance.guidance_metrics(planner.round0, outcome, self.hint_ratios, hint_tokens, extra_tokens,
-                                            memory=self.args.hint_memory, hinted=self._shows_hints)
-        if self.hint_schedule == "reference":
+                                            memory=self.args.hint_memory, hinted=self._stages.shows_hints)
+        if not self._stages.generated:
             metrics["ghpo/gen_rounds"] = 1.0  # the planner's second round looked the traces up, generated nothing
         for key, value in metrics.items():
             self._metrics["train"][key].append(value)
@@ -743,7 +758,7 @@ class GHPOTrainer(GRPOTrainer):
             golds=[self._gold(group[0].columns) for group in groups],
             unhinted=[(_text(group[0].prompt), [r.completion_text for r in group], [r.trigger for r in group])
                       for group in groups],
-            hinted=texts, shown=self._shows_hints)
+            hinted=texts, shown=self._stages.shows_hints)
         append_records(os.path.join(self.args.output_dir, ROLLOUTS_FILE), records)
 
 
