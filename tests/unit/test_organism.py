@@ -265,3 +265,57 @@ def test_hint_dependence_eval_cuts_as_the_trainer_and_scores_the_hard_level():
     assert all(p.startswith(r["prompt"]) and r["solution_hint"].startswith(p[len(r["prompt"]):])
                for p, r in zip(hinted, rows))
     assert not any("\\boxed" in p for p in hinted)
+
+
+def test_seeded_evaluation_leaves_the_global_rng_alone_and_repeats():
+    """Issue 28: an evaluation inside training must not reseed the RNG stream training continues with, and the same
+    seed must give the same evaluation."""
+    import torch
+
+    from ghpo.organism import build_model
+    from ghpo.organism.evaluate import evaluate_policy
+
+    tok = build_char_tokenizer()
+    model = build_model(WarmStartSettings(hidden_size=16, layers=1, heads=2), tok)
+    rows = make_rows(3, ["3x1"], seed=5)
+    torch.manual_seed(1234)
+    before = torch.get_rng_state()
+    first = evaluate_policy(model, tok, rows, 8, k=2, seed=7)
+    assert torch.equal(torch.get_rng_state(), before)
+    torch.manual_seed(999)  # another global state: the evaluation depends on its seed only
+    assert evaluate_policy(model, tok, rows, 8, k=2, seed=7) == first
+
+
+@pytest.mark.parametrize("texts, boxed, valid", [
+    # per problem: k = 2 samples; the gold of each row is right, a lucky box after wrong steps, or wrong
+    (("right", "right"), 2, 2),
+    (("right", "lucky"), 2, 1),
+    (("lucky", "wrong"), 1, 0),
+    (("wrong", "wrong"), 0, 0),
+])
+def test_evaluation_scores_the_trained_skill_beside_the_box_and_records_problems(monkeypatch, texts, boxed, valid):
+    """valid@k scores held-out samples by the training reward's rule (every line right); per-problem counts out of k
+    are kept for the bootstrap; the old keys stay as they were."""
+    import ghpo.organism.evaluate as ev
+
+    rows = make_rows(2, ["4x1"], seed=3)
+
+    def completion(kind, row):
+        lines = row["solution_hint"]
+        if kind == "lucky":
+            return "= 0 + 0 + 0\n" + lines.split("\n", 1)[1]
+        return lines if kind == "right" else lines.replace(f"\\boxed{{{row['solution']}}}", "\\boxed{100000}")
+
+    def fake_generate(model, tokenizer, prompts, max_new_tokens, do_sample=False, **kw):
+        reps = 2 if do_sample else 1
+        # problem 0 gets ``texts``; problem 1 is always right (greedy: the first kind)
+        kinds = [texts[: reps], ("right",) * reps]
+        return [completion(kind, rows[i]) for i in range(len(rows)) for kind in kinds[i]]
+
+    monkeypatch.setattr(ev, "generate", fake_generate)
+    out = ev.evaluate_policy(None, None, rows, 64, k=2)
+    assert out["problems/avg@2/4x1"] == [boxed, 2] and out["problems/valid@2/4x1"] == [valid, 2]
+    assert out["avg@2/4x1"] == (boxed + 2) / 4 and out["valid@2/4x1"] == (valid + 2) / 4
+    greedy_box, greedy_valid = int(texts[0] != "wrong"), int(texts[0] == "right")
+    assert out["problems/greedy/4x1"] == [greedy_box, 1] and out["problems/valid_greedy/4x1"] == [greedy_valid, 1]
+    assert out["greedy/4x1"] == (greedy_box + 1) / 2 and out["valid_greedy/all"] == (greedy_valid + 1) / 2
