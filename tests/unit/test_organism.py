@@ -319,3 +319,66 @@ def test_evaluation_scores_the_trained_skill_beside_the_box_and_records_problems
     greedy_box, greedy_valid = int(texts[0] != "wrong"), int(texts[0] == "right")
     assert out["problems/greedy/4x1"] == [greedy_box, 1] and out["problems/valid_greedy/4x1"] == [greedy_valid, 1]
     assert out["greedy/4x1"] == (greedy_box + 1) / 2 and out["valid_greedy/all"] == (greedy_valid + 1) / 2
+
+
+@pytest.mark.parametrize("tokens, max_tokens, stops", [
+    (0, None, False), (10**9, None, False),  # no budget: the step count rules
+    (99, 100, False), (100, 100, True), (130, 100, True),
+])
+def test_a_run_to_a_token_budget_stops_at_the_first_step_that_reaches_it(tokens, max_tokens, stops):
+    from types import SimpleNamespace
+
+    from ghpo.organism.runs import TokenBudgetStop, token_budget_reached
+
+    assert token_budget_reached(tokens, max_tokens) is stops
+    control = SimpleNamespace(should_training_stop=False)
+    TokenBudgetStop(max_tokens, tokens=lambda: tokens).on_step_end(None, None, control)
+    assert control.should_training_stop is stops
+
+
+@pytest.mark.parametrize("until, max_tokens, expected", [
+    (None, None, None),  # a step-count run
+    (None, 1234, 1234),
+    ("staged", None, 200),  # staged's mean total over its seeds
+    ("reroll", None, 301),
+])
+def test_token_target_is_a_plain_count_or_the_named_arms_mean_total(until, max_tokens, expected):
+    from ghpo.organism.budget import token_budget_label, token_target
+
+    runs = [{"arm": "staged", "sampled_tokens": t} for t in (180, 220)] + [{"arm": "reroll", "sampled_tokens": 301}]
+    runs += [{"arm": "grpo", "sampled_tokens": 100}]
+    assert token_target(runs, until, max_tokens) == expected
+    if expected is not None:
+        assert token_budget_label("grpo", until, max_tokens) == f"grpo@{until or max_tokens}"
+    with pytest.raises(ValueError, match="no 'fixed-0.5' runs"):
+        token_target(runs, "fixed-0.5")
+
+
+def test_ladder_passes_a_token_budget_to_the_compare_part_and_resumes_by_its_label(tmp_path, monkeypatch):
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    spec = importlib.util.spec_from_file_location("organism_ladder", root / "benchmarks" / "organism_ladder.py")
+    ladder = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ladder)
+    calls = []
+    monkeypatch.setattr(ladder, "_compare_main", lambda: calls.append)
+    monkeypatch.setattr(ladder, "rung_summary", lambda saved: None)
+    monkeypatch.setattr(ladder, "write_ladder", lambda *a: None)
+    rung = tmp_path / "glimpse600"
+    rung.mkdir()
+    runs = [{"arm": arm, "seed": s} for arm in ("grpo", "staged") for s in (0, 1)]
+    (rung / "organism_results.json").write_text(json.dumps({"budget": {"seeds": [0, 1]}, "runs": runs,
+                                                             "parts": [{"part": "gates"}]}))
+    argv = ["--glimpses", "600", "--out", str(tmp_path), "--part", "compare", "--arms", "grpo", "--until-tokens-of", "staged"]
+    ladder.main(argv)
+    assert len(calls) == 1 and calls[0][:5] == ["--part", "compare", "--force", "--arms", "grpo"]
+    assert calls[0][5:7] == ["--until-tokens-of", "staged"]
+    runs += [{"arm": "grpo@staged", "seed": s} for s in (0, 1)]  # done: resumed by its label, not run again
+    (rung / "organism_results.json").write_text(json.dumps({"budget": {"seeds": [0, 1]}, "runs": runs,
+                                                             "parts": [{"part": "gates"}]}))
+    calls.clear()
+    ladder.main(argv)
+    assert calls == []

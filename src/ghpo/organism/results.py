@@ -20,6 +20,7 @@ from ghpo.organism.budget import (
     HARD,
     TRAIN_LEVELS,
     Budget,
+    arms_of,
     arms_table,
 )
 from ghpo.organism.gates import (
@@ -188,7 +189,7 @@ def budget_goal(rows: dict) -> list[str]:
 
 
 def write_results(out: Path, saved: dict, budget: Budget) -> None:
-    arms = [a for a in arms_table() if any(r["arm"] == a for r in saved["runs"])]
+    arms = arms_of(saved["runs"])
     runs = saved["runs"]
     summary = summarise(runs, arms, budget) if runs else {"rows": {}, "token_budget": 0}
     rows = summary["rows"]
