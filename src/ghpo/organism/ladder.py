@@ -2,14 +2,16 @@
 glimpse in SFT), from "GRPO stuck" to "easy", and GHPO's gain mapped against each rung's training signal.
 
 Each rung is an ordinary ``organism_compare.py`` run in its own folder (``<out>/glimpse<N>/organism_results.json``).
-This module reads them and writes ``<out>/LADDER.md`` and ``<out>/ladder.png``:
+This module reads them and writes ``<out>/LADDER.md``, ``<out>/ladder.png`` and ``<out>/ladder_curves.png``:
 
 - per rung, the gates and a health check that asks only what the rung can show: RL does not break the easy levels
   (every rung), and plain GRPO improves the training level (only where GRPO can learn: training signal >=
-  ``LEARNABLE_FROM``); the noise bound counts held-out problems, not the k samples of a problem;
-- the primary measure (``gates.PRIMARY``, declared before the runs): staged minus re-roll and staged minus GRPO,
-  hard-level avg@k at GRPO's sampled tokens, paired by seed, 95% t-interval;
-- the secondary comparisons, with Holm-adjusted p-values over all of them (their number stated);
+  ``LEARNABLE_FROM``), tested as a paired change against 0 (``gates.health_gate_paired``, issue 28);
+- every comparison declared in ``paired.COMPARISONS``, read by ``paired.paired_difference`` (seed x problem bootstrap
+  where the records hold per-problem outcomes, else the seeds' t-interval): the primary family (issue 28: staged
+  minus re-roll and minus GRPO on hard avg@k and valid@k at the pair's largest common budget), Holm-adjusted across
+  the ladder, and exploratory rows with raw p only (issue 21's primary and secondary set among them);
+- costs per arm in sampled tokens, with hint prefill, and in completions drawn; accuracy-vs-tokens curves per rung;
 - hint dependence (held-out greedy accuracy with a 0.25 / 0.5 hint next to no hint), where it was measured.
 """
 
@@ -345,7 +347,7 @@ def write_ladder(out: Path, rungs: list[dict], command: str) -> None:
              "after a rescue / after none):\n")
     for r in rungs:
         for arm, nv in r.get("next_visit", {}).items():
-            if arm != "grpo":
+            if arm.split("@")[0] != "grpo":  # GRPO, to any budget, hints nothing
                 (a, na), (b, nb) = nv["rescued"], nv["not_rescued"]
                 L.append(f"- {r['name']} ({r['glimpse']}), {arm}: {100 * a:.0f}% of {na} / {100 * b:.0f}% of {nb}")
     L.append(f"\nEasy levels checked: {', '.join(EASY)}. ![ladder](ladder.png)\n")
