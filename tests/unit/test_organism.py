@@ -453,8 +453,11 @@ def test_paired_difference_reads_each_budget_by_interpolation_in_tokens(budget_n
     row = paired_difference(Comparison("staged", "grpo", "hard/sampled", budget_name, tokens=tokens), runs, _budget())
     assert row["at_tokens"] == at and row["seeds"] == [0, 1, 2] and row["method"] == "seeds only"
     assert row["mean"] == pytest.approx(staged_minus_grpo) and row["per_seed"] == pytest.approx([staged_minus_grpo] * 3)
-    # a measure the records lack (valid@k before issue 28) reads n/a, not 0
+    # a measure the records lack (valid@k before issue 28) reads n/a, not 0; so does GRPO's total without GRPO
     assert paired_difference(Comparison("staged", "grpo", "hard/valid", budget_name), runs, _budget())["method"] == "n/a"
+    no_grpo = [dict(r, arm="reroll") if r["arm"] == "grpo" else r for r in runs]
+    row = paired_difference(Comparison("staged", "reroll", "hard/sampled", budget_name), no_grpo, _budget())
+    assert (row["method"] == "n/a") is (budget_name == "grpo")
 
 
 def test_paired_difference_bootstraps_over_problems_where_recorded():
@@ -577,3 +580,21 @@ def test_ladder_applies_holm_to_the_declared_primary_family_only(tmp_path):
     text = (tmp_path / "LADDER.md").read_text()
     assert "| stuck (600) | staged - grpo: hard/valid@common | 0.00M | n/a | n/a | - | - |" in text  # not recorded then
     assert (tmp_path / "ladder_curves.png").stat().st_size > 1000 and "seeds only" in text
+
+
+@pytest.mark.parametrize("argv", [
+    ["--part", "gates", "--max-tokens", "5"],  # a token budget is for the compare part's arms
+    ["--part", "compare", "--max-tokens", "5", "--until-tokens-of", "staged"],  # one budget at a time
+])
+def test_compare_script_rejects_a_token_budget_outside_the_compare_part(argv, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "organism_compare.py"
+    spec = importlib.util.spec_from_file_location("organism_compare", path)
+    compare = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(compare)
+    with pytest.raises(SystemExit) as e:
+        compare.main(argv)
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and ("use them with --part compare" in err or "not allowed with argument" in err)

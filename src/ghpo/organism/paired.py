@@ -113,11 +113,11 @@ def run_samples(run: dict, budget: Budget) -> int:
 
 
 def budget_tokens(c: Comparison, runs: list[dict], budget: Budget) -> float | None:
-    """The token count comparison ``c`` reads at (None: at the end of each run)."""
+    """The token count comparison ``c`` reads at (None: at the end of each run; NaN: GRPO's total without GRPO)."""
     if c.budget == "end":
         return None
     arms = ("grpo",) if c.budget == "grpo" else (c.arm, c.baseline)
-    return min(run_total(r, c.tokens, budget) for r in runs if r["arm"] in arms)
+    return min((run_total(r, c.tokens, budget) for r in runs if r["arm"] in arms), default=math.nan)
 
 
 def _read(run: dict, c: Comparison, at: float | None, budget: Budget):
@@ -146,6 +146,8 @@ def paired_difference(c: Comparison, runs: list[dict], budget: Budget, n_boot: i
     theirs = {r["seed"]: r for r in runs if r["arm"] == c.baseline}
     seeds = sorted(set(mine) & set(theirs))
     at = budget_tokens(c, runs, budget)
+    if at is not None and math.isnan(at):
+        seeds = []
     a = [_read(mine[s], c, at, budget) for s in seeds]
     b = [_read(theirs[s], c, at, budget) for s in seeds]
     per_seed = [x[0] - y[0] for x, y in zip(a, b)]
