@@ -59,7 +59,16 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import torch  # noqa: E402
 
 from ghpo.organism import load_warm_start, warm_start  # noqa: E402
-from ghpo.organism.budget import QUICK, REWARDS, Budget, arms_table, budget_from_dict  # noqa: E402
+from ghpo.organism.budget import (  # noqa: E402
+    QUICK,
+    REWARDS,
+    Budget,
+    arms_of,
+    arms_table,
+    budget_from_dict,
+    token_budget_label,
+    token_target,
+)
 from ghpo.organism.gates import health_gate, regime_gate  # noqa: E402
 from ghpo.organism.results import NOTES, cpu_name, git_commit, plot, write_results  # noqa: E402
 from ghpo.organism.runs import (  # noqa: E402
@@ -99,10 +108,20 @@ def main(argv=None) -> int:
     p.add_argument("--eval-every", type=int, default=None, help="Optimizer steps between evaluations (default 20).")
     p.add_argument("--eval-hints", type=float, nargs="+", default=None,
                    help="Also evaluate the hard level greedily with these hint ratios (hint dependence; default none).")
+    tokens = p.add_mutually_exclusive_group()
+    tokens.add_argument("--until-tokens-of", metavar="ARM", default=None,
+                        help="--part compare: run each arm (grpo allowed) until its cumulative sampled completion tokens "
+                             "reach ARM's mean total in --out, instead of --steps; stored as <arm>@<ARM> beside the "
+                             "step-count runs (e.g. grpo@staged: GRPO read at staged's tokens).")
+    tokens.add_argument("--max-tokens", type=int, default=None,
+                        help="--part compare: run each arm until it has sampled this many completion tokens, instead of "
+                             "--steps (stored as <arm>@<N>).")
     p.add_argument("--jobs", type=int, default=1, help="Runs in parallel, one process and one torch thread each.")
     p.add_argument("--force", action="store_true", help="Run the comparison even if a gate failed (labelled).")
     p.add_argument("--report-only", action="store_true", help="Rewrite RESULTS.md and the PNG from the JSON.")
     a = p.parse_args(argv)
+    if (a.until_tokens_of is not None or a.max_tokens is not None) and a.part != "compare":
+        p.error("--until-tokens-of / --max-tokens run arms of the compare part: use them with --part compare")
 
     budget = QUICK if a.quick else Budget()
     if a.seeds:
@@ -150,7 +169,7 @@ def main(argv=None) -> int:
 
     def finish(saved):
         b = budget_from_dict(saved["budget"])
-        arms = [x for x in arms_table() if any(r["arm"] == x for r in saved["runs"])]
+        arms = arms_of(saved["runs"])
         if saved["runs"]:
             plot(saved["runs"], arms, b, out / "organism_curves.png")
         saved["notes"] = NOTES
@@ -216,15 +235,25 @@ def main(argv=None) -> int:
         if not gates_ok and not (a.force or a.quick):  # --quick: a smoke test, its tiny warm start cannot pass
             log("GATES FAILED: comparison not run (use --force to run it anyway, labelled).")
             return 1
-        chosen = [x for x in (a.arms or arms) if x != "grpo"]
+        to_tokens = a.until_tokens_of is not None or a.max_tokens is not None
+        # grpo's step-count runs are the gates part's; to a token budget it is an arm like the others
+        chosen = [x for x in (a.arms or arms) if x != "grpo" or to_tokens]
         unknown = [x for x in chosen if x not in arms]
         if unknown:
             raise SystemExit(f"unknown arm(s) {unknown}; valid: {', '.join(arms)}")
-        jobs = [(model_dir, train, held_out, bd, s, arm) for s in budget.seeds for arm in chosen]
+        try:
+            max_tokens = token_target(saved["runs"], a.until_tokens_of, a.max_tokens)
+        except ValueError as e:
+            raise SystemExit(f"--until-tokens-of in {json_path}: {e}") from None
+        if a.until_tokens_of is not None:
+            log(f"running {', '.join(chosen)} to {a.until_tokens_of}'s mean total, {max_tokens} sampled tokens")
+        labels = {x: token_budget_label(x, a.until_tokens_of, max_tokens) if to_tokens else x for x in chosen}
+        budgeted = lambda x: (max_tokens, labels[x]) if to_tokens else ()  # noqa: E731
+        jobs = [(model_dir, train, held_out, bd, s, arm, *budgeted(arm)) for s in budget.seeds for arm in chosen]
         # Runs of other arms or seeds are kept, so the comparison can be run in named chunks.
-        kept = [r for r in saved["runs"] if not (r["arm"] in chosen and r["seed"] in budget.seeds)]
+        kept = [r for r in saved["runs"] if not (r["arm"] in labels.values() and r["seed"] in budget.seeds)]
         saved["runs"] = kept + run_jobs(jobs, a.jobs, log)
-        saved["parts"].append({"part": "compare " + " ".join(chosen), "command": command.replace("--part all", "--part compare"),
+        saved["parts"].append({"part": "compare " + " ".join(labels.values()), "command": command.replace("--part all", "--part compare"),
                                "commit": commit, "jobs": a.jobs, "cpu": cpu_name(), "wall_s": time.perf_counter() - t_cmp,
                                "load": [load1, os.getloadavg()[0]], "forced": bool(not gates_ok)})
         finish(saved)

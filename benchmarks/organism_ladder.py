@@ -10,6 +10,8 @@ CPUs, and a part refuses a warm start whose weights differ from its gates part's
     python benchmarks/organism_ladder.py --glimpses 600 800 1000 --part probe               # warm starts + regime only
     python benchmarks/organism_ladder.py --glimpses 600 800 1000 --part gates --jobs 2      # per rung ~20-40 min
     python benchmarks/organism_ladder.py --glimpses 600 800 1000 --part compare --jobs 2    # ~45 min a rung
+    python benchmarks/organism_ladder.py --glimpses 600 800 1000 --part compare --arms grpo --until-tokens-of staged
+                                                       # GRPO run on to staged's token total (arm grpo@staged)
     python benchmarks/organism_ladder.py --glimpses 600 800 1000 --part report
     python benchmarks/organism_ladder.py --quick --out /tmp/ladder                          # smoke test
 
@@ -25,6 +27,7 @@ import json
 import sys
 from pathlib import Path
 
+from ghpo.organism.budget import token_budget_label
 from ghpo.organism.ladder import rung_summary, write_ladder
 
 HERE = Path(__file__).resolve().parent
@@ -99,6 +102,12 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, default=240, help="Optimizer steps per arm (GRPO plateaued by 240 on v3).")
     p.add_argument("--eval-every", type=int, default=40, help="Steps between evaluations (v3: 20; 40 halves eval time).")
     p.add_argument("--arms", nargs="+", default=list(ARMS), help="Arms besides grpo (default: staged reroll).")
+    tokens = p.add_mutually_exclusive_group()
+    tokens.add_argument("--until-tokens-of", metavar="ARM", default=None,
+                        help="compare part: run --arms (grpo allowed) until each rung's run has sampled ARM's mean "
+                             "token total at that rung, stored as <arm>@<ARM> (organism_compare.py's option).")
+    tokens.add_argument("--max-tokens", type=int, default=None,
+                        help="compare part: run --arms until this many sampled completion tokens, stored as <arm>@<N>.")
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--seeds", type=int, nargs="+", default=None)
     p.add_argument("--quick", action="store_true", help="Smoke test: organism_compare --quick on each rung.")
@@ -124,9 +133,12 @@ def main(argv=None) -> int:
             else:
                 compare(["--part", "gates", *common])
         if a.part in ("compare", "all"):
-            arms = [arm for arm in a.arms if arm not in done["arms"]]
+            to_tokens = (["--until-tokens-of", a.until_tokens_of] if a.until_tokens_of else
+                         ["--max-tokens", str(a.max_tokens)] if a.max_tokens is not None else [])
+            arms = [arm for arm in a.arms if (token_budget_label(arm, a.until_tokens_of, a.max_tokens)
+                                              if to_tokens else arm) not in done["arms"]]
             if arms:
-                compare(["--part", "compare", "--force", "--arms", *arms, *common])
+                compare(["--part", "compare", "--force", "--arms", *arms, *to_tokens, *common])
             else:
                 print(f"glimpse {g}: arms {' '.join(a.arms)} already in {rung} (--redo to run them again)")
     rungs = [rung_summary(json.loads((out / f"glimpse{g}" / "organism_results.json").read_text()))

@@ -54,6 +54,30 @@ def arms_table() -> dict[str, dict]:
     return arms
 
 
+def arms_of(runs: list[dict]) -> list[str]:
+    """The arms in ``runs``: the arms table's order, then arms run to a token budget (``grpo@staged``) as they come."""
+    present = list(dict.fromkeys(r["arm"] for r in runs))
+    table = [a for a in arms_table() if a in present]
+    return table + [a for a in present if a not in table]
+
+
+def token_budget_label(arm: str, until_tokens_of: str | None = None, max_tokens: int | None = None) -> str:
+    """The name a run to a token budget is stored under, beside the arm's step-count runs: ``grpo@staged`` (to
+    staged's mean total at the rung) or ``grpo@2000000`` (to a plain count)."""
+    return f"{arm}@{until_tokens_of}" if until_tokens_of else f"{arm}@{max_tokens}"
+
+
+def token_target(runs: list[dict], until_tokens_of: str | None = None, max_tokens: int | None = None) -> int | None:
+    """The sampled-token total a run to a token budget stops at: ``max_tokens``, or the mean total of the
+    ``until_tokens_of`` arm's runs (its seeds at this rung); None for a step-count run."""
+    if until_tokens_of is None:
+        return max_tokens
+    theirs = [r["sampled_tokens"] for r in runs if r["arm"] == until_tokens_of]
+    if not theirs:
+        raise ValueError(f"no {until_tokens_of!r} runs to take a token total from; run that arm first")
+    return round(sum(theirs) / len(theirs))
+
+
 @dataclass
 class Budget:
     """Sizes of one benchmark run (the full run and --quick differ only here)."""

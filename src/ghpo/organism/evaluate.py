@@ -82,20 +82,26 @@ def generate(
     batch_size: int = 256,
     generator_seed: int | None = None,
 ) -> list[str]:
-    """Completions (text, special tokens dropped) for ``prompts``, in batches, left padded."""
+    """Completions (text, special tokens dropped) for ``prompts``, in batches, left padded.
+
+    ``generator_seed`` seeds the sampler inside a fork of torch's RNG state, restored on exit: ``model.generate``
+    samples from the global RNG, and an evaluation inside training must not reseed the stream training continues
+    with (before issue 28 it did: every evaluation changed the rest of the run)."""
     was_training = model.training
     model.eval()
     out: list[str] = []
-    if generator_seed is not None:
-        torch.manual_seed(generator_seed)
+    devices = [model.device] if model.device.type == "cuda" else []
     try:
-        for start in range(0, len(prompts), batch_size):
-            batch = tokenizer(list(prompts[start : start + batch_size]), return_tensors="pt", padding=True,
-                              padding_side="left").to(model.device)
-            kwargs = dict(do_sample=True, temperature=temperature, top_k=0, top_p=1.0) if do_sample else dict(do_sample=False)
-            ids = model.generate(**batch, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id,
-                                 eos_token_id=tokenizer.eos_token_id, **kwargs)
-            out += tokenizer.batch_decode(ids[:, batch["input_ids"].shape[1] :], skip_special_tokens=True)
+        with torch.random.fork_rng(devices=devices, enabled=generator_seed is not None):
+            if generator_seed is not None:
+                torch.manual_seed(generator_seed)
+            for start in range(0, len(prompts), batch_size):
+                batch = tokenizer(list(prompts[start : start + batch_size]), return_tensors="pt", padding=True,
+                                  padding_side="left").to(model.device)
+                kwargs = dict(do_sample=True, temperature=temperature, top_k=0, top_p=1.0) if do_sample else dict(do_sample=False)
+                ids = model.generate(**batch, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id,
+                                     eos_token_id=tokenizer.eos_token_id, **kwargs)
+                out += tokenizer.batch_decode(ids[:, batch["input_ids"].shape[1] :], skip_special_tokens=True)
     finally:
         model.train(was_training)
     return out
@@ -104,28 +110,33 @@ def generate(
 def evaluate_policy(
     model, tokenizer, rows: Sequence[dict], max_new_tokens: int, k: int = 0, temperature: float = 1.0, seed: int = 0,
     hint_ratios: Sequence[float] = (), hint_levels: Sequence[str] = (),
-) -> dict[str, float]:
+) -> dict:
     """Accuracy per level on ``rows`` (dicts with prompt, solution, level; solution_hint for hints).
 
     Returns ``greedy/<level>`` (pass@1, greedy decoding) and, when ``k > 0``, ``avg@k/<level>`` (mean accuracy of
-    ``k`` samples at ``temperature``), plus ``greedy/all`` / ``avg@k/all`` (mean over levels): all without hints.
+    ``k`` samples at ``temperature``), plus ``greedy/all`` / ``avg@k/all`` (mean over levels): all without hints,
+    scored on the boxed answer. Beside them (issue 28) the same samples scored by the training reward's rule
+    (``score_steps``: right box AND every scratchpad line right, what RL pays): ``valid_greedy/<level>`` and
+    ``valid@k/<level>`` (and ``/all``). Per problem, in ``rows`` order within a level: ``problems/<mode>/<level>``,
+    the number right out of 1 (greedy modes) or ``k`` (sampled modes), for bootstraps over problems.
     With ``hint_ratios``, also ``hint@<w>/greedy/<level>`` for ``hint_levels``: greedy accuracy with the first w of
     the worked solution after the prompt, cut as the trainer cuts it (policy tokens, the last-step rule), over the
     problems that have such a cut: how much the policy still leans on hints (hint dependence).
     """
     prompts = [r["prompt"] for r in rows]
-    result: dict[str, float] = {}
-    modes = [("greedy", 1, False)] + ([(f"avg@{k}", k, True)] if k > 0 else [])
-    for name, reps, sample in modes:
+    result: dict = {}
+    modes = [("greedy", "valid_greedy", 1, False)] + ([(f"avg@{k}", f"valid@{k}", k, True)] if k > 0 else [])
+    for name, valid_name, reps, sample in modes:
         texts = generate(model, tokenizer, [p for p in prompts for _ in range(reps)], max_new_tokens, do_sample=sample,
                          temperature=temperature, generator_seed=seed if sample else None)
-        per_level: dict[str, list[float]] = defaultdict(list)
-        for i, text in enumerate(texts):
-            row = rows[i // reps]
-            per_level[row["level"]].append(score_boxed(text, row["solution"]))
-        for level, values in per_level.items():
-            result[f"{name}/{level}"] = sum(values) / len(values)
-        result[f"{name}/all"] = sum(result[f"{name}/{lv}"] for lv in per_level) / len(per_level)
+        for mode, score in ((name, score_boxed), (valid_name, score_steps)):
+            per_level: dict[str, list[int]] = defaultdict(list)  # level -> right answers per problem (of reps)
+            for i, row in enumerate(rows):
+                per_level[row["level"]].append(int(sum(score(t, row["solution"]) for t in texts[i * reps : (i + 1) * reps])))
+            for level, counts in per_level.items():
+                result[f"{mode}/{level}"] = sum(counts) / (reps * len(counts))
+                result[f"problems/{mode}/{level}"] = counts
+            result[f"{mode}/all"] = sum(result[f"{mode}/{lv}"] for lv in per_level) / len(per_level)
     offsets = tokenizer_offsets(tokenizer)
     for w in hint_ratios:
         hinted = [(r, cut_hint(r["solution_hint"], w, "token", offsets)) for r in rows if r["level"] in hint_levels]

@@ -7,7 +7,7 @@ import math
 import statistics
 
 from ghpo.organism.budget import EASY, EVAL_LEVELS, HARD, TRAIN_LEVELS, Budget
-from ghpo.report import mean_ci95
+from ghpo.report import mean_ci95, t_pvalue
 
 
 # summaries
@@ -15,13 +15,27 @@ def _lvmean(rec: dict, levels, prefix: str) -> float:
     return statistics.mean(rec[f"{prefix}/{lv}"] for lv in levels)
 
 
-def _at_tokens(evals: list[dict], budget_tokens: float, key) -> float:
-    """Accuracy interpolated linearly in cumulative sampled tokens at ``budget_tokens``."""
-    pts = [(r["tokens"], key(r)) for r in evals]
+def _at_tokens(evals: list[dict], budget_tokens: float, key, tokens=lambda r: r["tokens"]):
+    """Accuracy interpolated linearly in cumulative sampled tokens at ``budget_tokens`` (``tokens``: another count,
+    e.g. with hint prefill; ``key`` may return an array, e.g. per-problem accuracies)."""
+    pts = [(tokens(r), key(r)) for r in evals]
     for (t0, a0), (t1, a1) in zip(pts, pts[1:]):
         if t0 <= budget_tokens <= t1:
             return a0 if t1 == t0 else a0 + (a1 - a0) * (budget_tokens - t0) / (t1 - t0)
     return pts[-1][1]
+
+
+def problem_vector(rec: dict, levels, prefix: str):
+    """Per held-out problem of ``levels`` (concatenated; every level has ``eval_per_level`` problems, so their mean is
+    ``_lvmean``), the share right in evaluation record ``rec`` under ``prefix`` (``problems/<prefix>/<level>``
+    holds counts out of k for ``avg@k`` / ``valid@k``, 0/1 for greedy), as an array; None if the record has none."""
+    import numpy as np
+
+    keys = [f"problems/{prefix}/{lv}" for lv in levels]
+    if not all(k in rec for k in keys):
+        return None
+    reps = int(prefix.split("@")[1]) if "@" in prefix else 1
+    return np.concatenate([np.asarray(rec[k], dtype=float) for k in keys]) / reps
 
 
 def _eval_at_step(evals: list[dict], step: int) -> dict:
@@ -66,6 +80,40 @@ def health_gate(runs: list[dict], budget: Budget, independent_samples: bool = Tr
         checks[name] = {"noise_2se": noise, "pass": bool(d - (hw if not math.isnan(hw) else 0) > 0 and d > noise)}
     for name, _, _ in per_easy:  # every easy level on its own: a mean could hide one level's forgetting
         checks[name] = {"pass": bool(out[name]["delta"][0] >= -0.05)}
+    out["checks"] = checks
+    out["pass"] = all(c["pass"] for c in checks.values())
+    return out
+
+
+def health_gate_paired(runs: list[dict], budget: Budget, n_boot: int = 2000, seed: int = 0) -> dict:
+    """Plain GRPO's health as paired changes (issue 28): per seed, end - start on the training levels (greedy,
+    sampled) and on each easy level, and the change tested against 0: with per-problem outcomes at start and end,
+    by a seed x problem bootstrap of the per-problem changes (``ghpo.report.bootstrap_paired``), else by the seeds'
+    t-interval (``method`` "seeds only"). A training-level check passes when the change's 95% interval lies above
+    0; an easy-level check when the mean change is above -5 points (as ``health_gate``). Replaces ``health_gate``'s
+    comparison of a change with one level's binomial standard error, which is not the change's noise."""
+    from ghpo.report import bootstrap_paired
+
+    grpo = sorted((r for r in runs if r["arm"] == "grpo"), key=lambda r: r["seed"])
+    k = f"avg@{budget.avg_k}"
+    named = [("train/greedy", TRAIN_LEVELS, "greedy"), ("train/sampled", TRAIN_LEVELS, k)]
+    named += [(f"easy/{lv}/{mode}", (lv,), prefix) for lv in EASY for mode, prefix in (("greedy", "greedy"), ("sampled", k))]
+    out, checks = {}, {}
+    for name, levels, prefix in named:
+        deltas = [_lvmean(r["evals"][-1], levels, prefix) - _lvmean(r["evals"][0], levels, prefix) for r in grpo]
+        m, hw = mean_ci95(deltas)
+        vectors = [(problem_vector(r["evals"][0], levels, prefix), problem_vector(r["evals"][-1], levels, prefix))
+                   for r in grpo]
+        if grpo and all(s is not None and e is not None for s, e in vectors):
+            mean, lo, hi, p = bootstrap_paired([e - s for s, e in vectors], n_boot=n_boot, seed=seed)
+            method = "seeds x problems"
+        else:
+            mean, lo, hi, p, method = m, m - hw, m + hw, t_pvalue(deltas), "seeds only"
+        out[name] = {"per_seed_delta": deltas, "mean": mean, "lo": lo, "hi": hi, "p": p, "method": method}
+        if name.startswith("train/"):
+            checks[name] = {"pass": bool(lo > 0)}  # NaN (one seed, no interval) fails
+        else:  # every easy level on its own: a mean could hide one level's forgetting
+            checks[name] = {"pass": bool(mean >= -0.05)}
     out["checks"] = checks
     out["pass"] = all(c["pass"] for c in checks.values())
     return out
@@ -169,7 +217,8 @@ def summarise(runs: list[dict], arms: list[str], budget: Budget) -> dict:
 PRIMARY = "hard/sampled@tokens"
 """Issue 21's primary measure, declared before the runs: hard-level sampled accuracy (avg@k, no hint) at equal
 sampled tokens, staged minus re-roll and staged minus GRPO, paired by seed, 95% t-interval over seeds. Every other
-comparison in the report is secondary."""
+comparison in the report is secondary. From issue 28 on the ladder declares its comparisons in ``paired.COMPARISONS``
+(this one among its exploratory rows, ``hard/sampled@tokens``); RESULTS.md still prints it."""
 
 
 def primary_measure(summary: dict) -> dict[str, tuple[float, float]]:

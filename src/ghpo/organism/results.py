@@ -20,6 +20,7 @@ from ghpo.organism.budget import (
     HARD,
     TRAIN_LEVELS,
     Budget,
+    arms_of,
     arms_table,
 )
 from ghpo.organism.gates import (
@@ -29,6 +30,7 @@ from ghpo.organism.gates import (
     primary_measure,
     summarise,
 )
+from ghpo.organism.paired import PRIMARY, paired_differences
 
 
 # plot
@@ -188,7 +190,7 @@ def budget_goal(rows: dict) -> list[str]:
 
 
 def write_results(out: Path, saved: dict, budget: Budget) -> None:
-    arms = [a for a in arms_table() if any(r["arm"] == a for r in saved["runs"])]
+    arms = arms_of(saved["runs"])
     runs = saved["runs"]
     summary = summarise(runs, arms, budget) if runs else {"rows": {}, "token_budget": 0}
     rows = summary["rows"]
@@ -397,11 +399,19 @@ def write_results(out: Path, saved: dict, budget: Budget) -> None:
 
         primary = primary_measure(summary)
         if primary:
-            L.append("## Primary measure (declared before the run; issue 21)\n")
-            L.append(f"Hard-level sampled accuracy (avg@{budget.avg_k}, no hint) at equal sampled tokens (GRPO's), "
-                     "paired by seed, mean ± 95% t-interval over seeds; every other number on this page is secondary.\n")
+            L.append("## Primary measures\n")
+            L.append(f"Issue 21's (declared before its runs): hard-level sampled accuracy (avg@{budget.avg_k}, no hint) "
+                     "at equal sampled tokens (GRPO's), paired by seed, mean ± 95% t-interval over seeds:\n")
             for name, ms in primary.items():
                 L.append(f"- {name}: {_pct(ms, signed=True)} points")
+            L.append("\nIssue 28's family (`ghpo.organism.paired.PRIMARY`: avg@k and valid@k, every scratchpad line "
+                     "right, at the pair's largest common budget; seed x problem bootstrap where per-problem outcomes "
+                     "are recorded, else 'seeds only'; raw p here, Holm across the ladder in LADDER.md):\n")
+            for row in paired_differences(runs, budget, PRIMARY):
+                reading = ("n/a (not in these records)" if row["method"] == "n/a" else
+                           f"{100 * row['mean']:+.1f} [{100 * row['lo']:+.1f}, {100 * row['hi']:+.1f}] points "
+                           f"({row['method']}, p = {row['p']:.3f})")
+                L.append(f"- {row['name']} (at {row['at_tokens']:.0f} sampled tokens): {reading}")
             L.append("")
         L.append("## Verdict\n")
         L.extend(verdict(summary, budget))

@@ -109,25 +109,39 @@ def regime_probe(model_dir: str, rows: list[dict], budget: Budget, ratios=guidan
 
 # training
 class CountingGHPOTrainer(GHPOTrainer):
-    """Counts every sampled completion token (first round and hint stages) at the source."""
+    """Counts at the source every sampled completion token and completion (first round and hint stages), and the
+    hint tokens each hinted sample reads as prefill (the second token convention, issue 28: a hint is not sampled,
+    but every one of the G samples under q* processes it)."""
 
     def __init__(self, *a, **k):
         super().__init__(*a, **k)
         self.sampled_tokens = 0
+        self.sampled_completions = 0
+        self.hint_prefill_tokens = 0
 
     def _generate_single_turn(self, prompt_ids, *a, **k):
         completion_ids, logprobs = super()._generate_single_turn(prompt_ids, *a, **k)
         self.sampled_tokens += sum(len(c) for c in completion_ids)
+        self.sampled_completions += len(completion_ids)
         return completion_ids, logprobs
+
+    def _sample_hinted(self, heads, hints, *a, **k):
+        template = self.args.hint_template
+        self.hint_prefill_tokens += self.num_generations * sum(
+            len(self._tokenizer(template.format(hint=h), add_special_tokens=False)["input_ids"]) for h in hints if h)
+        return super()._sample_hinted(heads, hints, *a, **k)
 
 
 class StepClock(TrainerCallback):
-    """Per-step wall time and cumulative sampled tokens (read from the trainer at each step end)."""
+    """Per-step wall time and cumulative counts (read from the trainer at each step end): sampled completion tokens,
+    the same plus hint prefill tokens, and completions drawn."""
 
     def __init__(self):
         self.trainer = None
         self.step_s: list[float] = []
         self.tokens: list[int] = [0]  # cumulative sampled tokens after step i (index 0: before training)
+        self.tokens_with_hints: list[int] = [0]
+        self.samples: list[int] = [0]
         self._t0 = 0.0
 
     def on_step_begin(self, args, state, control, **kw):
@@ -135,7 +149,29 @@ class StepClock(TrainerCallback):
 
     def on_step_end(self, args, state, control, **kw):
         self.step_s.append(time.perf_counter() - self._t0)  # evaluation runs after this, in EvalCallback
-        self.tokens.append(self.trainer.sampled_tokens)
+        t = self.trainer
+        self.tokens.append(t.sampled_tokens)
+        self.tokens_with_hints.append(t.sampled_tokens + t.hint_prefill_tokens)
+        self.samples.append(t.sampled_completions)
+
+
+def token_budget_reached(tokens: int, max_tokens: int | None) -> bool:
+    """Whether a run with ``max_tokens`` stops after a step that left it at ``tokens`` cumulative sampled tokens: the
+    first step that reaches the budget is the last (so the run ends at most one step past it)."""
+    return max_tokens is not None and tokens >= max_tokens
+
+
+class TokenBudgetStop(TrainerCallback):
+    """Stops training once the trainer's cumulative sampled tokens reach ``max_tokens`` (issue 28: run an arm out to
+    another arm's token total instead of a step count); ``max_steps`` stays a cap."""
+
+    def __init__(self, max_tokens: int | None, tokens):
+        self.max_tokens, self.tokens = max_tokens, tokens  # tokens: () -> cumulative sampled tokens
+
+    def on_step_end(self, args, state, control, **kw):
+        if token_budget_reached(self.tokens(), self.max_tokens):
+            control.should_training_stop = True
+        return control
 
 
 def organism_reward_func(reward: str = "steps"):
@@ -149,9 +185,13 @@ def organism_reward_func(reward: str = "steps"):
     return organism_reward
 
 
-def _config(budget: Budget, seed: int, out: str, **guidance_kw) -> GHPOConfig:
+MAX_STEPS_WITH_TOKEN_BUDGET = 10
+"""A run to a token budget stops there; ``max_steps`` (``budget.steps`` times this) only caps a budget never reached."""
+
+
+def _config(budget: Budget, seed: int, out: str, max_steps: int | None = None, **guidance_kw) -> GHPOConfig:
     return GHPOConfig(
-        output_dir=out, max_steps=budget.steps, per_device_train_batch_size=budget.prompts_per_step * budget.num_generations,
+        output_dir=out, max_steps=max_steps or budget.steps, per_device_train_batch_size=budget.prompts_per_step * budget.num_generations,
         num_generations=budget.num_generations, max_completion_length=budget.max_completion_length,
         learning_rate=budget.learning_rate, beta=budget.beta, adam_epsilon=budget.adam_epsilon,
         scale_rewards=budget.scale_rewards, lr_scheduler_type="constant", warmup_steps=0,
@@ -165,20 +205,25 @@ def _config(budget: Budget, seed: int, out: str, **guidance_kw) -> GHPOConfig:
     )
 
 
-def train_arm(model_dir: str, train: list[dict], held_out: list[dict], budget: Budget, seed: int, arm: str) -> dict:
+def train_arm(model_dir: str, train: list[dict], held_out: list[dict], budget: Budget, seed: int, arm: str,
+              max_tokens: int | None = None, label: str | None = None) -> dict:
+    """One arm x seed. With ``max_tokens``, trained until its cumulative sampled completion tokens reach it (not for
+    ``budget.steps``) and recorded under ``label`` (e.g. ``grpo@staged``), so it sits beside the step-count run."""
     guidance_kw = dict(arms_table()[arm])
     if arm == "staged+coldstart":
         guidance_kw["hint_start_step"] = budget.coldstart_steps
     tok = AutoTokenizer.from_pretrained(model_dir)
     model = AutoModelForCausalLM.from_pretrained(model_dir)
     with tempfile.TemporaryDirectory() as tmp:
-        args = _config(budget, seed, tmp, **guidance_kw)
+        max_steps = budget.steps * MAX_STEPS_WITH_TOKEN_BUDGET if max_tokens is not None else None
+        args = _config(budget, seed, tmp, max_steps=max_steps, **guidance_kw)
         ev = EvalCallback(tok, held_out, budget.eval_every, budget.max_completion_length, k=budget.avg_k, seed=seed,
                           hint_ratios=budget.eval_hint_ratios, hint_levels=HARD)
         clock = StepClock()
+        stop = TokenBudgetStop(max_tokens, tokens=lambda: clock.tokens[-1])
         trainer = CountingGHPOTrainer(model=model, reward_funcs=[organism_reward_func(budget.reward)], args=args,
                                       train_dataset=datasets.Dataset.from_list(train), processing_class=tok,
-                                      callbacks=[clock, ev])
+                                      callbacks=[clock, stop, ev])
         clock.trainer = trainer
         trainer.remove_callback(PrinterCallback)
         t0 = time.perf_counter()
@@ -188,24 +233,32 @@ def train_arm(model_dir: str, train: list[dict], held_out: list[dict], budget: B
             records = [json.loads(line) for line in f]
     for r in ev.records:
         r["tokens"] = clock.tokens[r["step"]]
-    keep = ("ghpo/", "frac_reward_zero_std", "reward", "kl", "completions/mean_length")
+        r["tokens_with_hints"] = clock.tokens_with_hints[r["step"]]
+        r["samples"] = clock.samples[r["step"]]
+    keep = ("ghpo/", "frac_reward_zero_std", "reward", "kl", "completions/mean_length", "num_tokens")
     log = [{k: v for k, v in h.items() if k.startswith(keep)} for h in trainer.state.log_history
            if "frac_reward_zero_std" in h]
-    return {
-        "arm": arm, "seed": seed, "evals": ev.records, "train_s": wall - ev.eval_seconds, "eval_s": ev.eval_seconds,
-        "step_s": clock.step_s, "tokens_by_step": clock.tokens, "sampled_tokens": trainer.sampled_tokens,
+    out = {
+        "arm": label or arm, "seed": seed, "evals": ev.records, "train_s": wall - ev.eval_seconds,
+        "eval_s": ev.eval_seconds, "step_s": clock.step_s, "tokens_by_step": clock.tokens,
+        "tokens_with_hints_by_step": clock.tokens_with_hints, "samples_by_step": clock.samples,
+        "sampled_tokens": trainer.sampled_tokens, "hint_prefill_tokens": trainer.hint_prefill_tokens,
+        "sampled_completions": trainer.sampled_completions, "steps": trainer.state.global_step,
         "log": log, "groups": analyse_rollouts(records, {r["id"]: r["solution_hint"] for r in train},
                                                 golds={r["id"]: r["solution"] for r in train}),
     }
+    if max_tokens is not None:
+        out.update(base_arm=arm, max_tokens=max_tokens)
+    return out
 
 
 def _run_job(job) -> dict:
-    """Worker entry (one process per job slot): one arm x seed."""
-    model_dir, train, held_out, budget_dict, seed, arm = job
+    """Worker entry (one process per job slot): one arm x seed, optionally to a token budget under a label."""
+    model_dir, train, held_out, budget_dict, seed, arm, *budgeted = job
     torch.set_num_threads(1)
     quiet()
     budget = budget_from_dict(budget_dict)
-    return train_arm(model_dir, train, held_out, budget, seed, arm)
+    return train_arm(model_dir, train, held_out, budget, seed, arm, *budgeted)
 
 
 def quiet():

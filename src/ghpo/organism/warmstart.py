@@ -155,6 +155,7 @@ def _sft(settings: WarmStartSettings, out_dir: Path, log=print) -> dict:
     t0 = time.perf_counter()
     with torch.no_grad():
         acc = evaluate_policy(model, tokenizer, held_out, max_new_tokens=96, k=settings.eval_k, seed=settings.seed)
+    acc = {k: v for k, v in acc.items() if not k.startswith("problems/")}  # the warm start's record: accuracies only
     log("[organism] starting greedy accuracy: " + ", ".join(f"{k.split('/')[1]}={v:.2f}" for k, v in acc.items()))
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
