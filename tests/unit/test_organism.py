@@ -556,7 +556,8 @@ def test_ladder_applies_holm_to_the_declared_primary_family_only(tmp_path):
               "next_visit": {"rescued": [0, 0], "not_rescued": [0, 0]}, "answer_leaks": 0, "hinted_groups": 0}
     runs = []
     for s in range(3):
-        for arm, gain, total in (("grpo", 0.0, 100), ("staged", 0.03 + 0.01 * s, 180), ("reroll", 0.01 * s, 200)):
+        for arm, gain, total in (("grpo", 0.0, 100), ("staged", 0.03 + 0.01 * s, 180), ("reroll", 0.01 * s, 200),
+                                 ("staged+imitate", 0.05 + 0.01 * s, 190)):
             r = _arm_run(arm, s, [(0, 0, 0.1), (1, 100, 0.1 + gain), (2, total, 0.1 + gain)], train_s=1.0, groups=groups,
                          log=[{"frac_reward_zero_std": 0.5}] * 2)
             runs.append(r)
@@ -578,7 +579,7 @@ def test_ladder_applies_holm_to_the_declared_primary_family_only(tmp_path):
     assert reroll["at_tokens"] == 180 and reroll["mean"] == pytest.approx(0.03)  # staged's total, the pair's smaller
     write_ladder(tmp_path, rungs, "cmd")
     text = (tmp_path / "LADDER.md").read_text()
-    assert "| stuck (600) | staged - grpo: hard/valid@common | 0.00M | n/a | n/a | - | - |" in text  # not recorded then
+    assert "| stuck (600) | staged+imitate - staged: hard/valid@common | 0.00M | n/a | n/a | - | - |" in text  # not recorded then
     assert (tmp_path / "ladder_curves.png").stat().st_size > 1000 and "seeds only" in text
 
 

@@ -39,6 +39,14 @@ def arms_table() -> dict[str, dict]:
         "reroll": dict(hint_schedule="reroll"),
         # Issue 21's remedy for hint reliance (NuRL-style): one unhinted sample kept in each hinted group.
         "staged+keep1": dict(hint_schedule="staged", hint_keep_unhinted=1),
+        # Issue 28's hybrid half. The hint trained as the opening of the answer (q* = q + hint is the scratchpad's
+        # own prefix, so 'response' placement renders the same text): half of each hinted group stays unhinted, as
+        # a hint every sample shares gets no net gradient under group-normalised advantages (docs/GUIDE.md).
+        "staged+imitate": dict(hint_schedule="staged", hint_training="imitate", hint_placement="response",
+                               hint_keep_unhinted=4),
+        # The imitation baseline without guidance (LUFFY-style): the reference scratchpad as one sample of each
+        # all-wrong group, and the positive control that the organism can show transfer at all.
+        "reference": dict(hint_schedule="reference"),
     }
     if "hint_give_up_after" in fields:
         arms["staged+budgeted"] = dict(BUDGETED)

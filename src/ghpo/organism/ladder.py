@@ -8,9 +8,10 @@ This module reads them and writes ``<out>/LADDER.md``, ``<out>/ladder.png`` and 
   (every rung), and plain GRPO improves the training level (only where GRPO can learn: training signal >=
   ``LEARNABLE_FROM``), tested as a paired change against 0 (``gates.health_gate_paired``, issue 28);
 - every comparison declared in ``paired.COMPARISONS``, read by ``paired.paired_difference`` (seed x problem bootstrap
-  where the records hold per-problem outcomes, else the seeds' t-interval): the primary family (issue 28: staged
-  minus re-roll and minus GRPO on hard avg@k and valid@k at the pair's largest common budget), Holm-adjusted across
-  the ladder, and exploratory rows with raw p only (issue 21's primary and secondary set among them);
+  where the records hold per-problem outcomes, else the seeds' t-interval): the primary family (``paired.PRIMARY``,
+  issue 28: the hybrid arm staged+imitate minus staged and minus re-roll on hard avg@k and valid@k at the pair's
+  largest common budget), Holm-adjusted across the ladder, and exploratory rows with raw p only (staged's own
+  comparisons, issue 21's primary and secondary set among them);
 - costs per arm in sampled tokens, with hint prefill, and in completions drawn; accuracy-vs-tokens curves per rung;
 - hint dependence (held-out greedy accuracy with a 0.25 / 0.5 hint next to no hint), where it was measured.
 """
@@ -25,6 +26,7 @@ from ghpo.organism.budget import EASY, HARD, TRAIN_LEVELS, arms_of, budget_from_
 from ghpo.organism.gates import _lvmean, health_gate_paired, regime_gate, summarise
 from ghpo.organism.paired import (
     COMPARISONS,
+    PRIMARY,
     hint_prefill_by_eval,
     paired_differences,
     run_samples,
@@ -193,8 +195,11 @@ def plot_ladder(rungs: list[dict], path: Path) -> None:
         # the rung's name above the axes, clear of the error bars
         ax.text(100 * r["signal"], 1.01, f"{r['name']} ({r['glimpse']})" + ("" if r["comparisons"] else "\ngates only"),
                 transform=ax.get_xaxis_transform(), ha="center", va="bottom", fontsize=7, color="grey")
-    series = [(f"staged - {b} (primary)", f"staged - {b}: hard/sampled@common", 1.0 + 0.06 * i, {"marker": marker})
-              for i, (b, marker) in enumerate((("grpo", "o"), ("reroll", "s")))]
+    primary = [c for c in PRIMARY if c.metric == "hard/sampled"]
+    series = [(f"{c.arm} - {c.baseline} (primary)", c.name, 1.0 + 0.06 * i, {"marker": marker})
+              for i, (c, marker) in enumerate(zip(primary, "DP"))]
+    series += [(f"staged - {b} (exploratory)", f"staged - {b}: hard/sampled@common", 0.88 - 0.06 * i,
+                {"marker": marker}) for i, (b, marker) in enumerate((("grpo", "o"), ("reroll", "s")))]
     series += [(f"{variant} - grpo ({role}, exploratory)", f"{variant} - grpo: hard/sampled@common", 0.94 - 0.06 * i,
                 {"marker": marker, "mfc": "none"}) for i, (variant, (role, marker)) in enumerate(VARIANTS.items())]
     for label, name, shift, style in series:
@@ -284,7 +289,8 @@ def write_ladder(out: Path, rungs: list[dict], command: str) -> None:
                  f"{100 * r['regime']['all_wrong']:.0f}% / {100 * r['regime']['rescued_any']:.0f}% | {health} | "
                  f"{tokens} | {hints} | {samples} | `{r['weights']}` |")
     n = rungs[0]["n_primary"] if rungs else 0
-    L.append(f"\n**Primary measures (issue 28, declared before its runs):** staged minus re-roll and staged minus GRPO on "
+    pairs = " and ".join(dict.fromkeys(f"{c.arm} minus {c.baseline}" for c in PRIMARY))
+    L.append(f"\n**Primary measures (issue 28, declared before its runs):** {pairs} on "
              "held-out hard-level avg@k (boxed answer, no hint) and on valid@k (the same samples scored by the training "
              "reward's rule: every scratchpad line right), each at the pair's largest common budget (the smallest "
              "sampled-token total among the two arms' runs), paired by seed, in points. Interval: seed x problem "

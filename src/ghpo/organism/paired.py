@@ -48,12 +48,25 @@ class Comparison:
 
 
 VARIANTS = ("staged+keep1", "staged+budgeted+1stage")
-PRIMARY = tuple(Comparison("staged", base, metric, "common", "primary")
-                for base in ("reroll", "grpo") for metric in ("hard/sampled", "hard/valid"))
-"""Issue 28's primary family, declared before its runs: staged minus re-roll and staged minus GRPO on hard avg@k
-and on its co-primary valid@k, at the pair's largest common budget in sampled tokens."""
+HYBRID = "staged+imitate"
+"""Issue 28's arm: the hint trained as the answer's opening (``hint_training: imitate``) in half-unhinted groups."""
+PRIMARY = tuple(Comparison(HYBRID, base, metric, "common", "primary")
+                for base in ("staged", "reroll") for metric in ("hard/sampled", "hard/valid"))
+"""Issue 28's primary family, declared before its arms ran: does training the hint beat training on the hinted
+prompt (staged) and the re-roll control, on hard avg@k and on its co-primary valid@k (every scratchpad line right),
+at the pair's largest common budget in sampled tokens? (The question the issue asks: a mode that beats both on the
+stuck or a middle rung becomes the default for its placement.)"""
 COMPARISONS = (
     *PRIMARY,
+    # the positive control (LUFFY-style reference traces) and the hybrid against plain GRPO and at GRPO's tokens
+    *(Comparison(arm, base, metric, "common") for arm, base in (("reference", "grpo"), ("reference", "staged"),
+                                                                (HYBRID, "grpo"), (HYBRID, "grpo@staged"))
+      for metric in ("hard/sampled", "hard/valid")),
+    *(Comparison(HYBRID, base, metric, "grpo") for base in ("staged", "reroll", "grpo")
+      for metric in ("hard/sampled", "hard/valid")),
+    # issue 21's question re-read with issue 28's measurement (staged's primary before the hybrid arms)
+    *(Comparison("staged", base, metric, "common") for base in ("reroll", "grpo")
+      for metric in ("hard/sampled", "hard/valid")),
     # issue 21's secondary comparisons (Holm-adjusted together then; exploratory now)
     *(Comparison("staged", base, metric, budget, declared="issue 21")
       for base in ("grpo", "reroll")
@@ -63,8 +76,10 @@ COMPARISONS = (
       for metric, budget in (("hard/sampled", "grpo"), ("hard/sampled", "end"), ("hard/greedy", "end"))),
     # issue 21's primary measure (at GRPO's tokens), now one reading among others
     *(Comparison("staged", base, "hard/sampled", "grpo") for base in ("reroll", "grpo")),
-    # the primary family with hint prefill counted, and at GRPO's tokens
+    # the primary family and staged's old question with hint prefill counted, and at GRPO's tokens
     *(Comparison(c.arm, c.baseline, c.metric, "common", tokens="with_hints") for c in PRIMARY),
+    *(Comparison("staged", base, metric, "common", tokens="with_hints") for base in ("reroll", "grpo")
+      for metric in ("hard/sampled", "hard/valid")),
     *(Comparison("staged", base, "hard/valid", "grpo") for base in ("reroll", "grpo")),
     # GRPO run on to staged's token total (``--until-tokens-of staged``): staged against it at staged's budget
     *(Comparison("staged", "grpo@staged", metric, "common", tokens=tokens)
