@@ -61,7 +61,7 @@ def test_hint_schedule(name, ratios, expected):
 @pytest.mark.parametrize(
     "name, ratios, message",
     [
-        ("nope", None, "valid: auto, staged, fixed, reroll, none"),
+        ("nope", None, "valid: auto, staged, fixed, reroll, reference, none"),
         ("fixed", [0.25, 0.5], "exactly one ratio"),
         ("staged", [0.5, 0.25], "strictly increasing"),
         ("staged", [0.0], "out of range"),
