@@ -19,9 +19,9 @@ TRAINED_CALL = {"needs-half": 2, "needs-quarter": 1, "never": 3}  # the call who
 IMITATE = dict(hint_training="imitate", hint_placement="response", hint_keep_unhinted=1)
 
 
-def _run(tiny_model_dir, tmp_path, **overrides):
+def _run(tiny_model_dir, tmp_path, chat=False, **overrides):
     trainer = _aligned_recording()(model=tiny_model_dir, reward_funcs=[accuracy_reward, length_reward],
-                                   train_dataset=make_dataset(), args=_config(tmp_path, **overrides))
+                                   train_dataset=make_dataset(chat=chat), args=_config(tmp_path, **overrides))
     before = {n: p.detach().clone() for n, p in trainer.model.named_parameters()}
     trainer.train()
     changed = [n for n, p in trainer.model.named_parameters() if not torch.equal(before[n], p.detach())]
@@ -90,8 +90,11 @@ def test_official_keeps_q_star_only_for_the_last_stage_that_ran(tiny_model_dir, 
     assert changed
 
 
-def test_imitate_trains_the_hint_as_the_opening_of_a_mixed_group(tiny_model_dir, tmp_path):
-    trainer, changed = _run(tiny_model_dir, tmp_path, **IMITATE)
+@pytest.mark.parametrize("chat", [False, True])
+def test_imitate_trains_the_hint_as_the_opening_of_a_mixed_group(tiny_model_dir, tmp_path, chat):
+    """Text prompts, and chat prompts (the hinted prompt is the chat template's generation prompt + the opening,
+    tokenized together: the split after q's ids still yields exactly the sampled ids)."""
+    trainer, changed = _run(tiny_model_dir, tmp_path, chat=chat, **IMITATE)
     groups, out = _by_group(trainer)
     tok = trainer.processing_class
     for name, call in TRAINED_CALL.items():
