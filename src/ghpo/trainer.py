@@ -591,7 +591,6 @@ class GHPOTrainer(GRPOTrainer):
             outcome.trained_stage, len(heads), G, args.hint_training, self._stages.keep_unhinted,
             guidance.last_sampled_stage(planner.triggers, [g * G // n_local for g in range(len(heads))])
             if args.hint_training == "official" else None)
-        self._off_prompt = []
         for i in range(n_local):
             g, j = divmod(rank * n_local + i, G)
             row = plan[g * G + j]
