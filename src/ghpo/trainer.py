@@ -40,13 +40,16 @@ from trl.data_utils import is_conversational
 from trl.models.utils import disable_gradient_checkpointing
 from trl.trainer.utils import get_config_model_id, is_async_callable, pad
 
-from . import guidance
+from . import guidance, sampling
 from .data import HintDataReport, check_hint_columns, dataset_columns, spread_rows
 from .distributed import share_round
 from .rewards import same_math_value
 from .rollouts import ROLLOUTS_FILE, append_records, rollout_records, set_aside_records_from
 
 HINT_STATE_FILE = "ghpo_state.json"
+# Per step, what rollout selection counted (GHPOTrainer._log_selection).
+ACCOUNTING = ("round0_tokens", "extra_tokens", "gen_rounds", "gen_batches", "groups_dropped", "groups_unfilled",
+              "prompts_drawn", "prompts_skipped")
 _MAX_CACHED_PLANS = 100_000  # hint plans kept per trainer; cleared when full (a plan is cheap to redo)
 
 logger = logging.getLogger(__name__)
@@ -239,6 +242,64 @@ class GHPOConfig(GRPOConfig):
             "choices": list(guidance.OFF_POLICY_CORRECTIONS),
         },
     )
+    use_dynamic_sampling: bool = field(
+        default=False,
+        metadata={
+            "help": "DAPO dynamic sampling (arXiv 2503.14476; verl's algorithm.filter_groups): after sampling, and after "
+            "hints where the schedule hints, a group whose dynamic_sampling_metric is the same for all its samples "
+            "(zero advantage: it teaches nothing) is dropped and its slot refilled with a group of a fresh prompt from "
+            "the trainer's prompt reserve, until every group varies or max_num_generation_batches is reached. Works "
+            "with every hint_schedule, 'none' included. Needs a map-style train_dataset."
+        },
+    )
+    dynamic_sampling_metric: str = field(
+        default="trigger",
+        metadata={
+            "help": "What must vary within a group for dynamic sampling to keep it: 'trigger' (the hint_trigger_reward, "
+            "verl's 'acc') or 'reward' (the weighted sum of the reward functions, verl's 'score'; reward models are not "
+            "supported here, as it scores the functions itself).",
+            "choices": ["trigger", "reward"],
+        },
+    )
+    dynamic_sampling_keep_solved: bool = field(
+        default=False,
+        metadata={
+            "help": "With dynamic sampling: keep groups whose samples are all right (they still feed KL and the "
+            "loss normaliser, no policy gradient). Off (DAPO): drop them too. All-wrong groups are always dropped, "
+            "after hints had their chance."
+        },
+    )
+    max_num_generation_batches: int = field(
+        default=4,
+        metadata={
+            "help": "With dynamic sampling: the most generation batches a step may use, the first included (verl's "
+            "max_num_gen_batches). A refill batch samples only the empty slots. At the cap, the step trains on the "
+            "groups it has: the groups still zero-variance are masked out of the loss (completion mask 0), with a "
+            "warning and ghpo/groups_unfilled (verl raises instead). Must be >= 1; 1: drop without refilling."
+        },
+    )
+    use_pre_rollout_skipping: bool = field(
+        default=False,
+        metadata={
+            "help": "GRESO pre-rollout skipping (arXiv 2506.02177): before sampling, a prompt whose last k visits were "
+            "zero-variance (all right, or all wrong even after hints) is skipped with probability "
+            "1 - max(p**k, greso_floor), and its slot taken by a reserve prompt that is not skipped. With hints, a "
+            "visit a hint rescued counts as useful, not as all wrong. Works with every hint_schedule."
+        },
+    )
+    greso_p_start: float = field(default=0.5, metadata={"help": "GRESO: starting p_easy and p_hard."})
+    greso_p_step: float = field(default=0.01, metadata={"help": "GRESO: how far p_easy and p_hard move each step."})
+    greso_p_min: float = field(default=0.05, metadata={"help": "GRESO: the least p_easy / p_hard."})
+    greso_p_max: float = field(default=0.95, metadata={"help": "GRESO: the largest p_easy / p_hard."})
+    greso_floor: float = field(
+        default=0.01,
+        metadata={"help": "GRESO: the least chance a prompt is sampled whatever its streak (exploration floor)."},
+    )
+    greso_target_zero_variance: float = field(
+        default=0.25,
+        metadata={"help": "GRESO: the share of zero-variance groups p_easy and p_hard steer toward, a third of it "
+                          "all right and two thirds all wrong."},
+    )
     log_rollouts: bool = field(
         default=False,
         metadata={
@@ -253,6 +314,11 @@ class GHPOConfig(GRPOConfig):
             threshold=self.hint_trigger_threshold, rounds=self.hint_rounds, unrescued=self.hint_unrescued,
             memory=self.hint_memory, memory_start=self.hint_memory_start, give_up_after=self.hint_give_up_after,
             retry_after=self.hint_retry_after, stages_per_visit=self.hint_stages_per_visit)
+
+    def greso_settings(self) -> sampling.GresoSettings:
+        return sampling.GresoSettings(p_start=self.greso_p_start, p_step=self.greso_p_step, p_min=self.greso_p_min,
+                                      p_max=self.greso_p_max, floor=self.greso_floor,
+                                      target=self.greso_target_zero_variance)
 
     @classmethod
     def from_grpo_config(cls, args: GRPOConfig, **guidance_fields) -> GHPOConfig:
@@ -333,6 +399,18 @@ class GHPOConfig(GRPOConfig):
             raise ValueError(f"hint_off_policy_correction={self.hint_off_policy_correction!r} corrects rows trained under "
                              "the unhinted prompt: it needs hint_training='original' or 'official', got "
                              f"{self.hint_training!r}.")
+        if self.dynamic_sampling_metric not in sampling.DYNAMIC_SAMPLING_METRICS:
+            raise ValueError(f"dynamic_sampling_metric must be one of {', '.join(sampling.DYNAMIC_SAMPLING_METRICS)}, "
+                             f"got {self.dynamic_sampling_metric!r}.")
+        if self.max_num_generation_batches < 1:
+            raise ValueError(f"max_num_generation_batches must be >= 1 (the first batch counts), got "
+                             f"{self.max_num_generation_batches}.")
+        g = self.greso_settings()
+        if not (0 < g.p_min <= g.p_start <= g.p_max <= 1 and 0 <= g.p_step < 1 and 0 <= g.floor <= 1
+                and 0 <= g.target <= 1):
+            raise ValueError("GRESO settings need 0 < greso_p_min <= greso_p_start <= greso_p_max <= 1, "
+                             "0 <= greso_p_step < 1, and greso_floor, greso_target_zero_variance in [0, 1]; got "
+                             f"{g}.")
         if not 0 <= self.hint_keep_unhinted < (self.num_generations or 2):
             raise ValueError(f"hint_keep_unhinted must be in [0, num_generations), got {self.hint_keep_unhinted}: a "
                              "group needs at least one hinted sample.")
@@ -381,6 +459,7 @@ class _Row(NamedTuple):
     columns: dict
     trigger: float | None
     completion_text: str | None  # only with log_rollouts
+    tokens: int  # completion tokens sampled
 
 
 @dataclass
@@ -393,6 +472,19 @@ class _Sample:
     logprobs: list[float] | None
     completion: Any
     trigger: float | None
+
+
+_ROUND0 = -1  # the stage of a refill's unhinted round 0, in (slot, stage) jobs
+
+
+class _Episode(NamedTuple):
+    """One generation batch's guidance over some slots (``GHPOTrainer._run_episode``)."""
+
+    planner: guidance.GuidancePlanner
+    outcome: guidance.GuidanceOutcome
+    extra_tokens: int  # sampled by its hint stages (padding included)
+    views: dict  # local row -> (LossView, trigger value of what it trains on)
+    final: list  # per group, the trigger values of the G rows it trains on
 
 
 class StageSampling(NamedTuple):
@@ -444,7 +536,16 @@ class GHPOTrainer(GRPOTrainer):
         self._cuts = HintCuts(self.hint_ratios, args, self._tokenizer)
         self._stages = stage_sampling(self.hint_schedule, self.num_generations, args.hint_keep_unhinted)
         self.hint_data: HintDataReport | None = None
-        if not self.hint_ratios and not args.log_rollouts:
+        self.prompt_reserve: sampling.PromptReserve | None = None
+        self.pre_rollout_skipper: sampling.PreRolloutSkipper | None = None
+        self._refilled_inputs: dict[int, dict] = {}  # this batch's refilled rows -> their problem's dataset row
+        self._masked_rows: list[int] = []  # this batch's rows of groups still zero-variance at the cap
+        self._capped = False
+        self._accounting: dict[str, int] = {}
+        self._n_local = 0
+        if args.use_dynamic_sampling or args.use_pre_rollout_skipping:
+            self._start_rollout_selection(args)
+        if not self.hint_ratios and not args.log_rollouts and not self._selects:
             return
         self._trigger_index = resolve_trigger(self, args.hint_trigger_reward)
         # No double scoring: TRL's reward call reuses the trigger values guidance already computed.
@@ -459,6 +560,29 @@ class GHPOTrainer(GRPOTrainer):
         if self.accelerator.is_main_process and isinstance(self.train_dataset, datasets.Dataset):
             self.hint_data = self.inspect_hint_data(self.train_dataset)
             logger.warning(self.hint_data.summary())
+
+    @property
+    def _selects(self) -> bool:
+        return self.args.use_dynamic_sampling or self.args.use_pre_rollout_skipping
+
+    def _selecting(self) -> bool:
+        """Dynamic sampling or pre-rollout skipping acts on this batch (training only: evaluation sees its set as is)."""
+        return self._selects and self.model.training
+
+    def _start_rollout_selection(self, args: GHPOConfig) -> None:
+        """The prompt reserve (and GRESO's skipper) that dynamic sampling and pre-rollout skipping draw from, checked
+        before any generation: they need rows by index, and a trigger (or reward functions) to judge a group."""
+        data = self.train_dataset
+        if not (hasattr(data, "__len__") and hasattr(data, "__getitem__")) or isinstance(data, datasets.IterableDataset):
+            raise ValueError("use_dynamic_sampling and use_pre_rollout_skipping draw replacement prompts by row index: "
+                             "they need a map-style train_dataset (a datasets.Dataset), not an IterableDataset.")
+        if args.dynamic_sampling_metric == "reward" and any(not callable(f) or hasattr(f, "config")
+                                                            for f in self.reward_funcs):
+            raise ValueError("dynamic_sampling_metric='reward' scores the reward functions itself and cannot call a "
+                             "reward model: use 'trigger' (hint_trigger_reward) with a reward model.")
+        self.prompt_reserve = sampling.PromptReserve(len(data), seed=args.seed)
+        if args.use_pre_rollout_skipping:
+            self.pre_rollout_skipper = sampling.PreRolloutSkipper(args.greso_settings(), seed=args.seed)
 
     def _choose_schedule(self, args: GHPOConfig) -> str:
         """The schedule this run uses: ``args.hint_schedule``, or for 'auto' 'staged' when the run has what hints need
@@ -478,20 +602,28 @@ class GHPOTrainer(GRPOTrainer):
     # -- TRL hooks ---------------------------------------------------------------------------------------------
     def _generate_and_score_completions(self, inputs):
         # _generate only receives prompts; guidance also needs each row's hint, id and reward columns.
-        self._ghpo_inputs, self._off_prompt = inputs, []
+        self._ghpo_inputs, self._off_prompt, self._refilled_inputs = inputs, [], {}
+        self._masked_rows, self._capped = [], False
+        self._accounting = dict.fromkeys(ACCOUNTING, 0)
+        if self.pre_rollout_skipper is not None and self.model.training:
+            self._skip_before_rollout(inputs)
         try:
             output = super()._generate_and_score_completions(inputs)
         finally:
             self._ghpo_inputs = None
         if self._off_prompt and self.args.hint_off_policy_correction == "guide":
             self._use_behaviour_logps(output, self._off_prompt)
+        if self._capped:
+            self._mask_rows(output, self._masked_rows)
+        if self._selecting():
+            self._log_selection()
         return output
 
     def _generate(self, prompts: list):
         output = super()._generate(prompts)
         if self._guidance_active():
             return self._guide(prompts, output)
-        if self.args.log_rollouts:  # plain GRPO steps (cold start, hint_schedule none) are recorded too
+        if self.args.log_rollouts or self._selecting():  # plain GRPO steps (cold start, 'none') are recorded too
             return self._guide(prompts, output, hints=False)
         if self.hint_ratios:
             self._trigger_known.clear()  # TRL scores this batch itself
@@ -501,15 +633,28 @@ class GHPOTrainer(GRPOTrainer):
         super()._save_checkpoint(model, trial)
         if self.args.should_save:
             folder = os.path.join(self._get_output_dir(trial=trial), f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}")
+            state = {"hint_memory": json.loads(self.hint_memory.to_json())}
+            if self.prompt_reserve is not None:
+                state["prompt_reserve"] = self.prompt_reserve.state()
+            if self.pre_rollout_skipper is not None:
+                state["pre_rollout_skipper"] = json.loads(self.pre_rollout_skipper.to_json())
             with open(os.path.join(folder, HINT_STATE_FILE), "w") as f:
-                f.write(self.hint_memory.to_json())
+                json.dump(state, f)
 
     def _load_optimizer_and_scheduler(self, checkpoint):
         super()._load_optimizer_and_scheduler(checkpoint)
         path = os.path.join(checkpoint, HINT_STATE_FILE) if checkpoint else None
         if path and os.path.exists(path):
             with open(path) as f:
-                self.hint_memory = guidance.HintMemory.from_json(f.read())
+                state = json.load(f)
+            if "hint_memory" not in state:  # checkpoints before issue 29 held the memory's tables alone
+                state = {"hint_memory": state}
+            self.hint_memory = guidance.HintMemory.from_json(json.dumps(state["hint_memory"]))
+            if self.prompt_reserve is not None and "prompt_reserve" in state:
+                self.prompt_reserve = sampling.PromptReserve.from_state(state["prompt_reserve"], len(self.train_dataset))
+            if self.pre_rollout_skipper is not None and "pre_rollout_skipper" in state:
+                self.pre_rollout_skipper = sampling.PreRolloutSkipper.from_json(
+                    json.dumps(state["pre_rollout_skipper"]), self.args.greso_settings())
         state = os.path.join(checkpoint, TRAINER_STATE_NAME) if checkpoint else None
         if state and os.path.exists(state) and self.args.log_rollouts and self.accelerator.is_main_process:
             with open(state) as f:
@@ -517,6 +662,65 @@ class GHPOTrainer(GRPOTrainer):
             set_aside_records_from(os.path.join(self.args.output_dir, ROLLOUTS_FILE), step)
 
     # -- GHPO -------------------------------------------------------------------------------------------------
+    def _skip_before_rollout(self, inputs: list) -> None:
+        """GRESO: before TRL samples this batch, replace each group whose prompt the skipper skips with a reserve
+        prompt it does not skip (``sampling.fill_skipped``). Every process decides the same (same keys, same seeded
+        draws) and rewrites its own rows of a replaced group in TRL's ``inputs`` list."""
+        G, rank, n_local = self.num_generations, self.accelerator.process_index, len(inputs)
+        keys = gather_object([guidance.problem_key(x.get("id"), x.get("prompt")) for x in inputs])
+        drawn_rows: dict[str, dict] = {}
+
+        def draw():
+            index, row = self._draw_reserve_row()
+            key = guidance.problem_key(row.get("id"), row.get("prompt"))
+            drawn_rows[key] = row
+            return index, key
+
+        heads = keys[::G]
+        replaced, skipped, drawn = sampling.fill_skipped(heads, self.pre_rollout_skipper.should_skip, draw,
+                                                         max_draws=4 * len(heads))
+        for i in range(n_local):
+            g = (rank * n_local + i) // G
+            if g in replaced:
+                inputs[i] = dict(drawn_rows[replaced[g][1]])
+        self._accounting["prompts_skipped"] += skipped
+        self._accounting["prompts_drawn"] += drawn
+
+    def _mask_rows(self, output: dict, rows: list[int]) -> None:
+        """Take ``rows`` (groups still zero-variance at the dynamic-sampling cap) out of the loss: completion mask 0,
+        and TRL's token count for the loss normaliser (``num_items_in_batch``) without their tokens, so under
+        token-level losses ('dapo', 'bnpo') the kept groups are averaged as a full batch would be."""
+        mask = output["completion_mask"]
+        index = torch.tensor(rows, dtype=torch.long, device=mask.device)
+        loss_mask = mask if output.get("tool_mask") is None else mask * output["tool_mask"]
+        removed = loss_mask[index].sum() if rows else torch.zeros((), dtype=loss_mask.dtype, device=mask.device)
+        mask[index] = 0
+        if "num_items_in_batch" in output:
+            output["num_items_in_batch"] = output["num_items_in_batch"] - self.accelerator.gather(removed).sum()
+
+    def _log_selection(self) -> None:
+        """The step's accounting (docs/GUIDE.md glossary): everything sampled, refills and hint rounds included."""
+        count, train = self._accounting, self._metrics["train"]
+        values = {
+            "ghpo/gen_batches": count["gen_batches"] or 1,
+            "ghpo/groups_dropped": count["groups_dropped"],
+            "ghpo/groups_unfilled": count["groups_unfilled"],
+            "ghpo/prompts_drawn": count["prompts_drawn"],
+            "ghpo/prompts_skipped": count["prompts_skipped"],
+            "ghpo/sampled_tokens": count["round0_tokens"] + count["extra_tokens"],
+        }
+        if self.pre_rollout_skipper is not None:
+            values["ghpo/greso_p_easy"] = self.pre_rollout_skipper.p_easy
+            values["ghpo/greso_p_hard"] = self.pre_rollout_skipper.p_hard
+        for key, value in values.items():
+            train[key].append(float(value))
+        # Guidance logged the first batch's rounds and extra tokens; with refills the step used more.
+        for key, value in (("ghpo/gen_rounds", count["gen_rounds"]), ("ghpo/extra_completion_tokens", count["extra_tokens"])):
+            if train.get(key):
+                train[key][-1] = float(value)
+            else:
+                train[key].append(float(value))
+
     def _use_behaviour_logps(self, output: dict, rows: list[tuple[int, list[int]]]) -> None:
         """Guide-GRPO's correction (arXiv 2506.13923) for rows trained under q but sampled under q*: their old
         per-token log-probs become log pi_old(y_t | q*, y_<t), the policy that sampled them, so the loss's clipped
@@ -546,28 +750,74 @@ class GHPOTrainer(GRPOTrainer):
         return bool(self.hint_ratios) and self.model.training and self.state.global_step >= self.args.hint_start_step
 
     def _guide(self, prompts: list, output: tuple, hints: bool = True) -> tuple:
-        """Re-sample hard groups with hints and swap them into TRL's ``_generate`` output (DESIGN.md steps 3-6).
-        ``hints`` False: score and record round 0 only (a plain GRPO step with ``log_rollouts``)."""
+        """Re-sample hard groups with hints and swap them into TRL's ``_generate`` output (DESIGN.md steps 3-6); with
+        dynamic sampling, then drop the groups still zero-variance and refill their slots from the prompt reserve.
+        ``hints`` False: no hint stages (a plain GRPO step that logs rollouts, or selects groups)."""
         prompt_ids, completion_ids, tool_mask, completions, logprobs, extra_fields, images, tool_images = output
         if images is not None:
             raise NotImplementedError("GHPO hints for multimodal prompts are not supported yet.")
         args, inputs, G = self.args, self._ghpo_inputs, self.num_generations
-        rank, n_local = self.accelerator.process_index, len(prompts)
+        n_local = self._n_local = len(prompts)
         trigger = self._score_trigger(inputs, prompts, completions, completion_ids)
 
         # Decide collectively: every process sees every group (a group may span processes), so all take the same
         # decisions and run the same number of stage rounds.
         local = [
             _Row(prompts[i], inputs[i].get(args.hint_column), inputs[i].get("id"), _reward_columns(inputs[i]), trigger[i],
-                 _text(completions[i]) if args.log_rollouts else None)
+                 _text(completions[i]) if args.log_rollouts else None, len(completion_ids[i]))
             for i in range(n_local)
         ]
         rows = gather_object(local)
-        heads = rows[::G]
+        own = {i: _Sample(prompts[i], prompt_ids[i], completion_ids[i], None if logprobs is None else logprobs[i],
+                          completions[i], trigger[i]) for i in range(n_local)}
+        slots = list(range(len(rows) // G))
+        episode = self._run_episode(slots, rows[::G], [[r.trigger for r in rows[g * G:(g + 1) * G]] for g in slots],
+                                    own, hints,
+                                    unhinted=[(_text(rows[g * G].prompt), [r.completion_text for r in rows[g * G:(g + 1) * G]],
+                                               [r.trigger for r in rows[g * G:(g + 1) * G]]) for g in slots])
+        if hints:
+            self._log_guidance(episode.planner, episode.outcome, episode.extra_tokens)
+        views, row_inputs = dict(episode.views), self._refilled_inputs
+        if self._selecting():
+            count = self._accounting
+            count["round0_tokens"] = sum(r.tokens for r in rows)
+            count["extra_tokens"] += episode.extra_tokens
+            count["gen_rounds"] += episode.outcome.rounds
+            views, row_inputs = self._select_groups(episode, slots, rows[::G], views, hints, n_local)
+
+        for i, (view, value) in views.items():
+            prompts[i], prompt_ids[i], completion_ids[i], completions[i] = (view.prompt, view.prompt_ids,
+                                                                           view.completion_ids, view.completion)
+            if logprobs is not None:
+                logprobs[i] = view.logprobs
+            trigger[i] = value
+            if view.behaviour_prompt_ids is not None:
+                self._off_prompt.append((i, view.behaviour_prompt_ids))
+            row = row_inputs.get(i, inputs[i])
+            # A refilled row takes its problem's columns; with hint_placement 'response' rewards grade the whole answer,
+            # the opening the completion continues (none once it is part of the completion). The same list object is
+            # TRL's `inputs`, whose columns TRL passes to every reward.
+            if args.hint_placement == "response":
+                inputs[i] = {**row, "response_prefix": view.response_prefix}
+            elif i in row_inputs:
+                inputs[i] = row
+        self._trigger_known.clear()
+        self._trigger_known.update(
+            {_trigger_key(prompts[i], completion_ids[i]): trigger[i] for i in range(n_local)})
+        return prompt_ids, completion_ids, tool_mask, completions, logprobs, extra_fields, images, tool_images
+
+    def _run_episode(self, slots: list[int], heads: list[_Row], round0: list[list], own: dict[int, _Sample],
+                     hints: bool, unhinted: list | None = None, batch: int = 0) -> _Episode:
+        """Guidance over the groups filling ``slots`` (global group indices: the batch's, or the empty slots a refill
+        fills) whose unhinted samples are known: ``heads[k]`` the problem in ``slots[k]``, ``round0[k]`` its trigger
+        values, ``own[i]`` the unhinted sample of each local row i of those slots. Runs the hint rounds and builds
+        each local row as the training mode says (guidance.plan_loss_rows: one strategy per mode)."""
+        args, G, rank = self.args, self.num_generations, self.accelerator.process_index
+        n_local = self._n_local
         planner = guidance.GuidancePlanner(
-            round0=[[r.trigger for r in rows[g * G:(g + 1) * G]] for g in range(len(heads))],
+            round0=round0,
             has_hint=[isinstance(h.hint, str) and h.hint.strip() != "" for h in heads],
-            plan_of=lambda g: self._plan_hints(heads[g].hint, self._gold(heads[g].columns)) if hints else [],
+            plan_of=lambda k: self._plan_hints(heads[k].hint, self._gold(heads[k].columns)) if hints else [],
             keys=[guidance.problem_key(h.problem_id, h.prompt) for h in heads],
             num_stages=len(self.hint_ratios), budget=self._budget if hints else guidance.GuidanceBudget(),
             memory=self.hint_memory)
@@ -575,67 +825,163 @@ class GHPOTrainer(GRPOTrainer):
         texts: dict[tuple[int, int], tuple] = {}  # with log_rollouts, on the main process: every job's texts
         extra_tokens = 0
         for jobs in planner.rounds():
-            for job, triggers, tokens, sampled, text in self._run_round(jobs, heads, planner, n_local):
+            ran = self._run_round([(slots[k], s) for k, s in jobs], lambda slot: heads[slots.index(slot)],
+                                  lambda slot, s: self._stage_hint(planner, slots.index(slot), s))
+            for (slot, s), triggers, tokens, sampled, text in ran:
+                k = slots.index(slot)
                 extra_tokens += tokens  # padding shards count too
                 if triggers is not None:
-                    planner.record(*job, triggers)
+                    planner.record(k, s, triggers)
                 if sampled is not None:
-                    samples[job] = sampled
+                    samples[k, s] = sampled
                 if text is not None:
-                    texts[job] = text
+                    texts[k, s] = text
         outcome = planner.finish()
 
-        # Swap each hinted group's rows for the samples of the stage it trains on (DESIGN.md step 5), built as the
-        # training mode says (guidance.plan_loss_rows: one strategy per mode).
+        # Swap each hinted group's rows for the samples of the stage it trains on (DESIGN.md step 5).
         plan = guidance.plan_loss_rows(
-            outcome.trained_stage, len(heads), G, args.hint_training, self._stages.keep_unhinted,
-            guidance.last_sampled_stage(planner.triggers, [g * G // n_local for g in range(len(heads))])
+            outcome.trained_stage, len(slots), G, args.hint_training, self._stages.keep_unhinted,
+            guidance.last_sampled_stage(planner.triggers, [slot * G // n_local for slot in slots])
             if args.hint_training == "official" else None)
-        for i in range(n_local):
-            g, j = divmod(rank * n_local + i, G)
-            row = plan[g * G + j]
-            x = samples[g, row.stage][j] if row.stage is not None else None
-            own = _Sample(prompts[i], prompt_ids[i], completion_ids[i], None if logprobs is None else logprobs[i],
-                          completions[i], trigger[i])
-            hint = self._stage_hint(planner, g, row.stage)
-            view = build_loss_view(row, own, x, hint and args.hint_template.format(hint=hint))
-            prompts[i], prompt_ids[i], completion_ids[i], completions[i] = (view.prompt, view.prompt_ids,
-                                                                           view.completion_ids, view.completion)
-            if logprobs is not None:
-                logprobs[i] = view.logprobs
-            if x is not None:
-                trigger[i] = x.trigger
-            if view.behaviour_prompt_ids is not None:
-                self._off_prompt.append((i, view.behaviour_prompt_ids))
-            if args.hint_placement == "response":
-                # Rewards grade the whole answer: the opening the completion continues (none once it is part of the
-                # completion). The same list object is TRL's `inputs`, whose columns TRL passes to every reward.
-                inputs[i] = {**inputs[i], "response_prefix": view.response_prefix}
-        self._trigger_known.clear()
-        self._trigger_known.update(
-            {_trigger_key(prompts[i], completion_ids[i]): trigger[i] for i in range(n_local)})
-
-        if hints:
-            self._log_guidance(planner, outcome, extra_tokens)
+        views, final = {}, []
+        for k, slot in enumerate(slots):
+            trained = []
+            for j in range(G):
+                row = plan[k * G + j]
+                trained.append(planner.round0[k][j] if row.stage is None else planner.triggers[k][row.stage][j])
+                owner, i = divmod(slot * G + j, n_local)
+                if owner != rank:
+                    continue
+                x = samples[k, row.stage][j] if row.stage is not None else None
+                hint = self._stage_hint(planner, k, row.stage)
+                view = build_loss_view(row, own[i], x, hint and args.hint_template.format(hint=hint))
+                views[i] = (view, own[i].trigger if x is None else x.trigger)
+            final.append(trained)
         if args.log_rollouts and self.accelerator.is_main_process:
-            self._write_rollouts(rows, planner, outcome, texts)
-        return prompt_ids, completion_ids, tool_mask, completions, logprobs, extra_fields, images, tool_images
+            self._write_rollouts(planner, outcome, texts, [self._gold(h.columns) for h in heads], unhinted, batch, slots)
+        return _Episode(planner, outcome, extra_tokens, views, final)
 
-    def _run_round(self, jobs: list[tuple[int, int]], heads: list[_Row], planner: guidance.GuidancePlanner,
-                   n_local: int) -> list:
-        """One generation call for (group, stage) jobs, shared out evenly in whole groups over processes, then shared
-        back (``ghpo.distributed.share_round``): ``(job, triggers, tokens, samples, texts)`` per sampled job."""
+    def _select_groups(self, episode: _Episode, slots: list[int], heads: list[_Row], views: dict, hints: bool,
+                       n_local: int) -> tuple[dict, dict]:
+        """Dynamic sampling and GRESO's bookkeeping after the batch's guidance: drop the zero-variance groups
+        (``sampling.groups_to_drop``) and refill their slots from the prompt reserve, one generation batch at a time,
+        each refill guided like the batch, until none is left or ``max_num_generation_batches`` is reached. Returns
+        the rows to write (local row -> (view, trigger)) and the refilled rows' dataset rows."""
+        args, G, count = self.args, self.num_generations, self._accounting
+        kinds = self._group_kinds(episode, slots, views)
+        seen = list(zip([guidance.problem_key(h.problem_id, h.prompt) for h in heads], kinds))
+        row_inputs = self._refilled_inputs
+        batches = 1
+        drop = [slot for slot, d in zip(slots, sampling.groups_to_drop(kinds, args.dynamic_sampling_keep_solved)) if d]
+        while args.use_dynamic_sampling and drop and batches < args.max_num_generation_batches:
+            count["groups_dropped"] += len(drop)
+            fresh = [self._draw_reserve_row() for _ in drop]
+            count["prompts_drawn"] += len(fresh)
+            fresh_heads = [_Row(r["prompt"], r.get(args.hint_column), r.get("id"), _reward_columns(r), None, None, 0)
+                           for _, r in fresh]
+            # Round 0 of the fresh groups, sampled unhinted into the empty slots (their rows' owners get the samples).
+            ran = self._run_round([(slot, _ROUND0) for slot in drop], lambda slot: fresh_heads[drop.index(slot)],
+                                  lambda slot, s: None)
+            round0, own, unhinted = {}, {}, {}
+            for (slot, _), triggers, tokens, sampled, text in ran:
+                count["extra_tokens"] += tokens
+                if triggers is not None:
+                    round0[slot] = triggers
+                if sampled is not None:
+                    for j, x in enumerate(sampled):
+                        owner, i = divmod(slot * G + j, n_local)
+                        if owner == self.accelerator.process_index:
+                            own[i] = x
+                if text is not None:
+                    unhinted[slot] = text
+            refill = self._run_episode(drop, fresh_heads, [round0[slot] for slot in drop], own, hints,
+                                       [unhinted.get(slot) for slot in drop], batch=batches)
+            batches += 1
+            count["extra_tokens"] += refill.extra_tokens
+            count["gen_rounds"] += refill.outcome.rounds
+            views.update(refill.views)
+            for i in refill.views:
+                row_inputs[i] = fresh[drop.index((self.accelerator.process_index * n_local + i) // G)][1]
+            fresh_kinds = self._group_kinds(refill, drop, refill.views)
+            seen += [(guidance.problem_key(h.problem_id, h.prompt), kind) for h, kind in zip(fresh_heads, fresh_kinds)]
+            drop = [slot for slot, d in zip(drop, sampling.groups_to_drop(fresh_kinds, args.dynamic_sampling_keep_solved))
+                    if d]
+        count["gen_batches"] = batches
+        if args.use_dynamic_sampling and drop:
+            # At the cap: train on the groups there are; the zero-variance ones carry no loss (masked after TRL's call).
+            count["groups_unfilled"] = len(drop)
+            self._masked_rows = [i for i in range(n_local)
+                                 if (self.accelerator.process_index * n_local + i) // G in set(drop)]
+            self._capped = True
+            if self.accelerator.is_main_process:
+                logger.warning("GHPO dynamic sampling: %d of %d groups still zero-variance after %d generation batches "
+                               "(max_num_generation_batches): they are masked out of this step's loss.",
+                               len(drop), len(slots), batches)
+        if self.pre_rollout_skipper is not None:
+            for key, kind in seen:
+                self.pre_rollout_skipper.observe(key, kind)
+            self.pre_rollout_skipper.adapt([kind for _, kind in seen])
+        return views, row_inputs
+
+    def _group_kinds(self, episode: _Episode, slots: list[int], views: dict) -> list[str | None]:
+        """Each episode group's ``sampling.visit_kind``: the kind of what it trains on (its trigger values, or with
+        ``dynamic_sampling_metric`` 'reward' the weighted reward functions scored on its rows, on all processes), and
+        where that has no variance, the kind of its unhinted samples."""
+        args, G, threshold = self.args, self.num_generations, self.args.hint_trigger_threshold
+        unhinted = [sampling.group_kind(values, threshold) for values in episode.planner.round0]
+        if args.dynamic_sampling_metric == "trigger":
+            trained = [sampling.group_kind(values, threshold) for values in episode.final]
+        else:
+            mine = sorted(i for i in views if (self.accelerator.process_index * self._n_local + i) // G in set(slots))
+            totals = self._score_total(mine, views)
+            by_row = dict(gather_object([(self.accelerator.process_index * self._n_local + i, t)
+                                         for i, t in zip(mine, totals)]))
+            trained = [sampling.group_kind([by_row[slot * G + j] for j in range(G)], threshold, "reward")
+                       for slot in slots]
+        return [sampling.visit_kind(u, t) for u, t in zip(unhinted, trained)]
+
+    def _score_total(self, rows: list[int], views: dict) -> list[float | None]:
+        """The weighted sum of the reward functions on local ``rows`` as they will be trained (TRL's sum, None where
+        every function returned None), for ``dynamic_sampling_metric`` 'reward'."""
+        if not rows:
+            return []
+        inputs = [self._row_input(i) for i in rows]
+        prompts = [views[i][0].prompt for i in rows]
+        completions = [views[i][0].completion for i in rows]
+        ids = [views[i][0].completion_ids for i in rows]
+        cols = [{**r, "response_prefix": views[i][0].response_prefix} if self.args.hint_placement == "response" else r
+                for r, i in zip(inputs, rows)]
+        per_func = [self._score_with(f, cols, prompts, completions, ids) for f in self.reward_funcs]
+        weights = self.reward_weights.tolist()
+        totals = []
+        for n in range(len(rows)):
+            scored = [(w, v[n]) for w, v in zip(weights, per_func) if v[n] is not None]
+            totals.append(sum(w * x for w, x in scored) if scored else None)
+        return totals
+
+    def _row_input(self, i: int) -> dict:
+        return self._refilled_inputs.get(i, self._ghpo_inputs[i])
+
+    def _draw_reserve_row(self) -> tuple[int, dict]:
+        index = self.prompt_reserve.draw(1)[0]
+        return index, dict(self.train_dataset[index])
+
+    def _run_round(self, jobs: list[tuple[int, int]], head_of, hint_of) -> list:
+        """One generation call for (slot, stage) jobs, shared out evenly in whole groups over processes, then shared
+        back (``ghpo.distributed.share_round``) to the processes holding the slot's rows: ``(job, triggers, tokens,
+        samples, texts)`` per sampled job. ``head_of(slot)``: its problem; ``hint_of(slot, stage)``: the hint (None:
+        the unchanged prompt)."""
         G, P, rank = self.num_generations, self.accelerator.num_processes, self.accelerator.process_index
-        generated = self._stages.generated
+        generated = self._stages.generated or any(s == _ROUND0 for _, s in jobs)
         shards = guidance.assign_groups_to_processes(list(range(len(jobs))), P)
         mine = [jobs[k] for k in shards[rank]]
         if generated:
-            sampled = self._sample_hinted([heads[g] for g, _ in mine], [self._stage_hint(planner, g, s) for g, s in mine])
+            sampled = self._sample_hinted([head_of(slot) for slot, _ in mine], [hint_of(slot, s) for slot, s in mine])
         else:
-            sampled = self._reference_samples([heads[g] for g, _ in mine])
+            sampled = self._reference_samples([head_of(slot) for slot, _ in mine])
         return share_round(
             jobs, shards, [(job, sampled[k * G:(k + 1) * G]) for k, job in enumerate(mine)], rank=rank,
-            num_processes=P, G=G, n_local=n_local, gather=gather_object,
+            num_processes=P, G=G, n_local=self._n_local, gather=gather_object,
             summarize=lambda xs: ([x.trigger for x in xs], sum(len(x.completion_ids) for x in xs) if generated else 0),
             text_of=(lambda xs: (_text(xs[0].prompt), [_text(x.completion) for x in xs], [x.trigger for x in xs]))
             if self.args.log_rollouts else None)
@@ -725,7 +1071,14 @@ class GHPOTrainer(GRPOTrainer):
 
     def _score_trigger(self, rows: list[dict], prompts, completions, completion_ids) -> list[float | None]:
         """The trigger reward per completion, called the way TRL calls reward functions; NaN becomes None."""
-        func = self._trigger_func
+        values = self._score_with(self._trigger_func, rows, prompts, completions, completion_ids)
+        if len(values) != len(prompts):
+            raise ValueError(f"Trigger reward {self.args.hint_trigger_reward!r} returned {len(values)} values for {len(prompts)} completions.")
+        return values
+
+    def _score_with(self, func, rows: list[dict], prompts, completions, completion_ids) -> list[float | None]:
+        """One reward function's values, called the way TRL calls it (its log_extra/log_metric ignored: this is not
+        TRL's scoring pass); NaN becomes None."""
         keys = [k for k in rows[0] if k not in ("prompt", "completion", "completion_ids")]
         kwargs = {k: [r.get(k) for r in rows] for k in keys}
         kwargs.update(trainer_state=self.state, log_extra=_ignore, log_metric=_ignore)
@@ -734,8 +1087,6 @@ class GHPOTrainer(GRPOTrainer):
             values = asyncio.run_coroutine_threadsafe(func(**call), self.async_loop).result()
         else:
             values = func(**call)
-        if len(values) != len(prompts):
-            raise ValueError(f"Trigger reward {self.args.hint_trigger_reward!r} returned {len(values)} values for {len(prompts)} completions.")
         return [None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v) for v in values]
 
     def _log_guidance(self, planner: guidance.GuidancePlanner, outcome: guidance.GuidanceOutcome, extra_tokens: int):
@@ -748,16 +1099,16 @@ class GHPOTrainer(GRPOTrainer):
         for key, value in metrics.items():
             self._metrics["train"][key].append(value)
 
-    def _write_rollouts(self, rows: list[_Row], planner: guidance.GuidancePlanner, outcome: guidance.GuidanceOutcome,
-                        texts: dict[tuple[int, int], tuple]):
-        G = self.num_generations
-        groups = [rows[g * G:(g + 1) * G] for g in range(len(outcome.hard))]
+    def _write_rollouts(self, planner: guidance.GuidancePlanner, outcome: guidance.GuidanceOutcome,
+                        texts: dict[tuple[int, int], tuple], golds: list, unhinted: list, batch: int, slots: list[int]):
+        """Append one generation batch's records; with dynamic sampling or skipping they also name the generation
+        batch and the slot (a slot sampled again in a later batch was dropped)."""
         records = rollout_records(
-            step=self.state.global_step, ratios=self.hint_ratios, planner=planner, outcome=outcome,
-            golds=[self._gold(group[0].columns) for group in groups],
-            unhinted=[(_text(group[0].prompt), [r.completion_text for r in group], [r.trigger for r in group])
-                      for group in groups],
-            hinted=texts, shown=self._stages.shows_hints)
+            step=self.state.global_step, ratios=self.hint_ratios, planner=planner, outcome=outcome, golds=golds,
+            unhinted=unhinted, hinted=texts, shown=self._stages.shows_hints)
+        if self._selecting():
+            for k, r in enumerate(records):
+                r.update(generation_batch=batch, slot=slots[k])
         append_records(os.path.join(self.args.output_dir, ROLLOUTS_FILE), records)
 
 

@@ -12,12 +12,12 @@ import pytest
 HERE = Path(__file__).parent
 
 
-def _run(model_dir, out_dir, processes, per_device):
+def _run(model_dir, out_dir, processes, per_device, *extra):
     env = {**os.environ, "PYTHONPATH": f"{HERE}{os.pathsep}{os.environ.get('PYTHONPATH', '')}", "OMP_NUM_THREADS": "1"}
     # torchrun sets RANK/WORLD_SIZE; accelerate then runs gloo on the CPU (its own multi-CPU launcher needs MPI).
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(processes),
            "--master_port", str(29500 + processes + os.getpid() % 1000),
-           str(HERE / "two_proc_run.py"), model_dir, str(out_dir), str(per_device)]
+           str(HERE / "two_proc_run.py"), model_dir, str(out_dir), str(per_device), *extra]
     result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-4000:]
     trace = [json.loads(line) for line in open(out_dir / "rollouts.jsonl")]
@@ -43,3 +43,24 @@ def test_two_processes_agree_with_one(tiny_model_dir, tmp_path):
     assert hard == [(0, "needs-half"), (1, "never"), (1, "needs-quarter")]
     ratios = {(step, pid): ratio for step, pid, _, ratio, _ in one}
     assert ratios[(0, "needs-half")] == 0.5 and ratios[(1, "needs-quarter")] == 0.25 and ratios[(1, "never")] == 0.75
+
+
+SELECTION_METRICS = ("ghpo/gen_batches", "ghpo/groups_dropped", "ghpo/groups_unfilled", "ghpo/prompts_drawn",
+                     "ghpo/prompts_skipped", "ghpo/greso_p_easy", "ghpo/greso_p_hard")
+
+
+@pytest.mark.slow
+def test_two_processes_drop_skip_and_refill_the_same_groups(tiny_model_dir, tmp_path):
+    runs = {}
+    for processes, per_device in ((1, 12), (2, 6)):
+        out = tmp_path / f"p{processes}"
+        _run(tiny_model_dir, out, processes, per_device, "selection")
+        trace = [json.loads(line) for line in open(out / "rollouts.jsonl")]
+        logs = json.load(open(out / "log_history.json"))
+        runs[processes] = (
+            [(r["step"], r["generation_batch"], r["slot"], r["problem_id"], r["trained_ratio"]) for r in trace],
+            [{k: h[k] for k in SELECTION_METRICS} for h in logs if "ghpo/gen_batches" in h])
+    assert runs[1] == runs[2]
+    trace, metrics = runs[1]
+    assert any(batch > 0 for _, batch, *_ in trace)  # refills ran
+    assert sum(m["ghpo/groups_dropped"] for m in metrics) > 0 and sum(m["ghpo/prompts_skipped"] for m in metrics) > 0

@@ -66,11 +66,15 @@ def test_resume_continues_like_an_uninterrupted_run(tiny_model_dir, tmp_path):
     assert _trace(tmp_path / "resumed") == _trace(tmp_path / "full")
 
 
-def test_hint_memory_is_restored_from_the_checkpoint(tiny_model_dir, tmp_path):
+@pytest.mark.parametrize("layout", ["current", "before issue 29"])
+def test_hint_memory_is_restored_from_the_checkpoint(tiny_model_dir, tmp_path, layout):
     first = _trainer(tiny_model_dir, _args(tmp_path / "o", max_steps=1))
     first.train()
     saved = first.hint_memory
     assert saved.rescued_stage
+    state = tmp_path / "o" / "checkpoint-1" / "ghpo_state.json"
+    if layout != "current":  # older checkpoints held the memory's tables alone
+        state.write_text(json.dumps(json.loads(state.read_text())["hint_memory"]))
     seen = {}
 
     class AtStart(TrainerCallback):  # runs after the checkpoint is loaded, before any new step

@@ -192,7 +192,7 @@ def test_hint_memory_skips_failed_stages_and_survives_checkpoint(tiny_model_dir,
     assert not any("needs-half" in t for t in stage0_step1)
     assert any("needs-quarter" in t for t in stage0_step1) and any("never" in t for t in stage0_step1)
     saved = json.loads(open(tmp_path / "out" / "checkpoint-2" / "ghpo_state.json").read())
-    assert saved["rescued_stage"] == {"needs-half": 2, "needs-quarter": 0}
+    assert saved["hint_memory"]["rescued_stage"] == {"needs-half": 2, "needs-quarter": 0}
 
 
 def test_empty_and_repeated_stages_are_skipped_not_sampled(tiny_model_dir, tmp_path):

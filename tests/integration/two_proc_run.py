@@ -1,7 +1,11 @@
 """Run by test_multiprocess.py under `accelerate launch` (1 or 2 CPU processes, gloo): two GHPO steps on the
-scripted world, with groups that span processes and a step where only one process holds a hard group."""
+scripted world, with groups that span processes and a step where only one process holds a hard group. With a 4th
+argument 'selection': three steps with dynamic sampling and pre-rollout skipping on two copies of the scripted rows
+(every trigger depends on the prompt alone, so one and two processes must drop, skip and refill the same groups)."""
 
+import json
 import logging
+import os
 import sys
 
 from datasets import Dataset
@@ -17,12 +21,18 @@ rows = {r["id"]: r for r in make_dataset().to_list()}
 # step 1: two hard groups, one of them ('never') split across the two processes.
 order = ["needs-half", "solvable", "solvable", "bad-gold", "never", "needs-quarter"]
 dataset = Dataset.from_list([rows[i] for i in order])
+selection = len(sys.argv) > 4 and sys.argv[4] == "selection"
+extra = {}
+if selection:
+    dataset = make_dataset(repeat=2)
+    extra = dict(hint_keep_unhinted=1, use_dynamic_sampling=True, max_num_generation_batches=3,
+                 use_pre_rollout_skipping=True, greso_p_start=0.05, greso_p_min=0.05)
 args = GHPOConfig(
     output_dir=out_dir,
     per_device_train_batch_size=per_device,
     num_generations=4,
     max_completion_length=4,
-    max_steps=2,
+    max_steps=4 if selection else 2,
     learning_rate=1e-3,
     logging_steps=1,
     report_to="none",
@@ -32,6 +42,10 @@ args = GHPOConfig(
     shuffle_dataset=False,
     hint_unit="step",
     log_rollouts=True,
+    **extra,
 )
 trainer = GHPOTrainer(model=model_dir, reward_funcs=[accuracy_reward, length_reward], args=args, train_dataset=dataset)
 trainer.train()
+if selection and trainer.accelerator.is_main_process:
+    with open(os.path.join(out_dir, "log_history.json"), "w") as f:
+        json.dump(trainer.state.log_history, f)

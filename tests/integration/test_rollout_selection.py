@@ -1,0 +1,152 @@
+"""Dynamic sampling and pre-rollout skipping in GHPOTrainer (issue 29) on a tiny random Llama and a scripted world
+whose groups are all right, all wrong, usually mixed, or rescued by a hint (CPU, seconds)."""
+
+import logging
+
+import pytest
+import torch
+from transformers import TrainerCallback
+
+from ghpo.trainer import GHPOConfig, GHPOTrainer
+
+from .scripted import length_reward, make_selection_dataset, selection_reward
+from .test_trainer import BATCHING_KNOBS, _recording, _unpad, knobs_id
+
+G = 4
+
+
+def _config(out, **overrides):
+    kwargs = dict(
+        output_dir=str(out), per_device_train_batch_size=16, num_generations=G, max_completion_length=6, max_steps=1,
+        learning_rate=1e-2, logging_steps=1, report_to="none", save_strategy="no", seed=0, use_cpu=True, bf16=False,
+        hint_schedule="none", hint_unit="step", use_dynamic_sampling=True, max_num_generation_batches=4,
+        log_rollouts=True, temperature=1.0,
+    )
+    kwargs.update(overrides)
+    return GHPOConfig(**kwargs)
+
+
+def _trainer(out, tiny_model_dir, callbacks=None, **overrides):
+    return _recording(GHPOTrainer)(model=tiny_model_dir, reward_funcs=[selection_reward, length_reward],
+                                   args=_config(out, **overrides), train_dataset=make_selection_dataset(),
+                                   callbacks=callbacks)
+
+
+def _groups(out):
+    """The loss batch's rows as (prompt ids, completion ids, masked) grouped by G (a masked row's completion: ())."""
+    prompts = _unpad(out["prompt_ids"], out["prompt_mask"])
+    completions = _unpad(out["completion_ids"], out["completion_mask"])
+    masked = (out["completion_mask"].sum(1) == 0).tolist()
+    rows = list(zip(prompts, completions, masked))
+    return [rows[g:g + G] for g in range(0, len(rows), G)]
+
+
+@pytest.mark.parametrize("schedule", ["none", "staged"])
+def test_dynamic_sampling_refills_zero_variance_groups_and_keeps_the_batch_aligned(tiny_model_dir, tmp_path, schedule):
+    trainer = _trainer(tmp_path / "o", tiny_model_dir, hint_schedule=schedule)
+    trainer.train()
+    logs = trainer.state.log_history[0]
+    (out,) = trainer.scored
+    tok = trainer.processing_class
+
+    # Refills happened: groups were dropped and fresh prompts drawn, in more than one generation batch.
+    assert logs["ghpo/gen_batches"] >= 2 and logs["ghpo/groups_dropped"] >= 1
+    assert logs["ghpo/prompts_drawn"] == logs["ghpo/groups_dropped"]
+    # Accounting: every completion token sampled this step, in every call, round 0, hints and refills.
+    assert logs["ghpo/sampled_tokens"] == sum(len(c) for call in trainer.sampled for _, c in call)
+    assert logs["ghpo/extra_completion_tokens"] == logs["ghpo/sampled_tokens"] - sum(len(c) for _, c in trainer.sampled[0])
+    assert logs["ghpo/gen_rounds"] == len(trainer.sampled)
+
+    # Full and aligned: 16 rows, G rows a prompt, every (prompt, completion) pair sampled exactly so.
+    sampled = {pair for call in trainer.sampled for pair in call}
+    groups = _groups(out)
+    assert len(groups) == 16 // G
+    sampled_prompts = {p for p, _ in sampled}
+    for group in groups:
+        assert len({p for p, _, _ in group}) == 1
+        for p, c, masked in group:
+            assert (p, c) in sampled if not masked else p in sampled_prompts
+    # A kept group varies in the trigger; a group without variance is masked (only at the cap).
+    texts = [tok.decode(list(g[0][0])) for g in groups]
+    unfilled = sum(g[0][2] for g in groups)
+    assert unfilled == logs["ghpo/groups_unfilled"]
+    assert all("always" not in t and "never" not in t for t, g in zip(texts, groups) if not g[0][2])
+    if schedule == "staged":  # 'hinted' problems are rescued by hints and kept, not dropped
+        assert logs["ghpo/hard_frac"] > 0
+
+
+def test_cap_trains_on_a_partial_batch_with_a_warning(tiny_model_dir, tmp_path, caplog):
+    with caplog.at_level(logging.WARNING, logger="ghpo.trainer"):
+        trainer = _trainer(tmp_path / "o", tiny_model_dir, max_num_generation_batches=1)
+        before = {n: p.detach().clone() for n, p in trainer.model.named_parameters()}
+        trainer.train()
+    logs = trainer.state.log_history[0]
+    (out,) = trainer.scored
+    assert logs["ghpo/gen_batches"] == 1 and logs["ghpo/prompts_drawn"] == 0
+    assert logs["ghpo/groups_unfilled"] >= 1
+    assert any("masked out of this step's loss" in r.message for r in caplog.records)
+    masked = (out["completion_mask"].sum(1) == 0)
+    assert int(masked.sum()) == G * logs["ghpo/groups_unfilled"]
+    # the normaliser counts only the kept rows' tokens
+    assert int(out["num_items_in_batch"]) == int(out["completion_mask"].sum())
+    # and the kept groups still train
+    assert any(not torch.equal(before[n], p.detach()) for n, p in trainer.model.named_parameters())
+
+
+class _StopAt(TrainerCallback):
+    def __init__(self, step):
+        self.step = step
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == self.step:
+            control.should_training_stop = True
+
+
+def _loss_prompts(trainer):
+    tok = trainer.processing_class
+    return [[tok.decode(list(p)) for p in _unpad(out["prompt_ids"], out["prompt_mask"])] for out in trainer.scored]
+
+
+def test_resume_with_a_reserve_draws_what_the_uninterrupted_run_drew(tiny_model_dir, tmp_path):
+    common = dict(max_steps=4, save_strategy="steps", save_steps=2, use_pre_rollout_skipping=True,
+                  greso_p_start=0.05, greso_p_min=0.05)
+    full = _trainer(tmp_path / "full", tiny_model_dir, **common)
+    full.train()
+    first = _trainer(tmp_path / "resumed", tiny_model_dir, callbacks=[_StopAt(2)], **common)
+    first.train()
+    resumed = _trainer(tmp_path / "resumed", tiny_model_dir, **common)
+    resumed.train(resume_from_checkpoint=str(tmp_path / "resumed" / "checkpoint-2"))
+    assert resumed.prompt_reserve.state() == full.prompt_reserve.state()
+    assert resumed.prompt_reserve.state()["position"] > 0 or resumed.prompt_reserve.state()["epoch"] > 0
+    assert resumed.pre_rollout_skipper.to_json() == full.pre_rollout_skipper.to_json()
+    assert _loss_prompts(resumed) == _loss_prompts(full)[2:]
+    assert sum(h.get("ghpo/prompts_drawn", 0) for h in full.state.log_history[2:4]) > 0
+
+
+@pytest.mark.parametrize("knobs", BATCHING_KNOBS, ids=knobs_id)
+def test_refills_work_with_trl_batching_knobs(tiny_model_dir, tmp_path, knobs):
+    trainer = _trainer(tmp_path / "o", tiny_model_dir, hint_schedule="staged", max_steps=2, **knobs)
+    trainer.train()
+    for out in trainer.scored:
+        rows = out["prompt_ids"].size(0)
+        assert out["completion_ids"].size(0) == rows == out["advantages"].size(0)
+        for g in _groups(out):
+            assert len({p for p, _, _ in g}) == 1
+    assert any(h.get("ghpo/groups_dropped", 0) > 0 for h in trainer.state.log_history)
+
+
+def test_pre_rollout_skipping_replaces_streaks_and_counts_hinted_problems_as_hard(tiny_model_dir, tmp_path):
+    # 8 problems, 2 groups a step: from step 5 on, TRL's sampler revisits them and GRESO skips the zero-variance ones.
+    trainer = _recording(GHPOTrainer)(
+        model=tiny_model_dir, reward_funcs=[selection_reward, length_reward],
+        args=_config(tmp_path / "o", hint_schedule="staged", use_dynamic_sampling=False, use_pre_rollout_skipping=True,
+                     greso_p_start=0.05, greso_p_min=0.05, max_steps=10, per_device_train_batch_size=8),
+        train_dataset=make_selection_dataset(repeat=1))
+    trainer.train()
+    skipper = trainer.pre_rollout_skipper
+    kinds = {key.split("-")[0]: kind for key, (kind, _) in skipper.streaks.items()}
+    # 'hinted' problems: all wrong unhinted, every hinted sample right: zero variance, and hard, not easy.
+    assert kinds["hinted"] == "unsolved" and kinds["never"] == "unsolved" and kinds["always"] == "solved"
+    logs = trainer.state.log_history
+    skipped = sum(h.get("ghpo/prompts_skipped", 0) for h in logs)
+    assert skipped > 0 and sum(h.get("ghpo/prompts_drawn", 0) for h in logs) > 0
