@@ -57,6 +57,14 @@ def arms_table() -> dict[str, dict]:
         # Issue 11's joint goal (tokens and rounds): k stages per hard visit in one call, climbing across visits.
         for k in (1, 2):
             arms[f"staged+budgeted+{k}stage"] = dict(BUDGETED, hint_rounds="single", hint_stages_per_visit=k)
+    if "use_dynamic_sampling" in fields:
+        # Issue 29: spend rollouts where they teach. DAPO dynamic sampling (drop zero-variance groups, refill from the
+        # prompt reserve, at most 4 generation batches a step) and GRESO pre-rollout skipping, on plain GRPO and on
+        # staged (the better of the two is the one the issue asks for beside staged).
+        arms["grpo+dynamic"] = dict(hint_schedule="none", use_dynamic_sampling=True)
+        arms["grpo+skip"] = dict(hint_schedule="none", use_pre_rollout_skipping=True)
+        arms["staged+dynamic"] = dict(hint_schedule="staged", use_dynamic_sampling=True)
+        arms["staged+skip"] = dict(hint_schedule="staged", use_pre_rollout_skipping=True)
     arms["staged-char"] = dict(hint_schedule="staged", hint_unit="char")
     arms["staged+coldstart"] = dict(hint_schedule="staged")  # hint_start_step set from the budget
     return arms
