@@ -217,8 +217,9 @@ def _as_rng_state(state) -> tuple:
 def fill_skipped(keys: Sequence[str], skip, draw, max_draws: int) -> tuple[dict[int, tuple[int, str]], int, int]:
     """GRESO's selection over one batch of groups with problem ``keys``: a group that ``skip(key)`` says to skip gets
     the first reserve prompt (``draw()`` -> (row index, key)) that is not skipped. At most ``max_draws`` reserve
-    prompts are drawn for the batch; past it a slot takes the last drawn prompt as it is (never an empty slot).
-    Returns ({group: (row index, key)} for replaced groups, prompts skipped, prompts drawn).
+    prompts are drawn for the batch; past it a group keeps its last candidate although the rule would skip it (its
+    own prompt when none was drawn: never an empty slot). Returns ({group: (row index, key)} for replaced groups,
+    prompts skipped: every prompt considered and not kept, prompts drawn).
 
     >>> rows = iter([(7, "x"), (8, "y")]); fill_skipped(["a", "b"], lambda k: k in "ax", lambda: next(rows), 4)
     ({0: (8, 'y')}, 2, 2)
@@ -227,12 +228,11 @@ def fill_skipped(keys: Sequence[str], skip, draw, max_draws: int) -> tuple[dict[
     for g, key in enumerate(keys):
         if not skip(key):
             continue
-        skipped += 1
         while drawn < max_draws:
             row, cand = draw()
             drawn += 1
+            skipped += 1  # the prompt this candidate replaces (the group's own, or the last candidate)
             replaced[g] = (row, cand)
             if not skip(cand):
                 break
-            skipped += 1
     return replaced, skipped, drawn

@@ -48,6 +48,7 @@ from .rollouts import ROLLOUTS_FILE, append_records, rollout_records, set_aside_
 
 HINT_STATE_FILE = "ghpo_state.json"
 # Per step, what rollout selection counted (GHPOTrainer._log_selection).
+SKIP_DRAWS_PER_GROUP = 4  # reserve prompts GRESO may draw per skipped group (then a slot keeps its last candidate)
 ACCOUNTING = ("round0_tokens", "extra_tokens", "gen_rounds", "gen_batches", "groups_dropped", "groups_unfilled",
               "prompts_drawn", "prompts_skipped")
 _MAX_CACHED_PLANS = 100_000  # hint plans kept per trainer; cleared when full (a plan is cheap to redo)
@@ -540,7 +541,7 @@ class GHPOTrainer(GRPOTrainer):
         self.pre_rollout_skipper: sampling.PreRolloutSkipper | None = None
         self._refilled_inputs: dict[int, dict] = {}  # this batch's refilled rows -> their problem's dataset row
         self._masked_rows: list[int] = []  # this batch's rows of groups still zero-variance at the cap
-        self._capped = False
+        self._capped = self._guidance_logged = False
         self._accounting: dict[str, int] = {}
         self._n_local = 0
         if args.use_dynamic_sampling or args.use_pre_rollout_skipping:
@@ -603,7 +604,7 @@ class GHPOTrainer(GRPOTrainer):
     def _generate_and_score_completions(self, inputs):
         # _generate only receives prompts; guidance also needs each row's hint, id and reward columns.
         self._ghpo_inputs, self._off_prompt, self._refilled_inputs = inputs, [], {}
-        self._masked_rows, self._capped = [], False
+        self._masked_rows, self._capped, self._guidance_logged = [], False, False
         self._accounting = dict.fromkeys(ACCOUNTING, 0)
         if self.pre_rollout_skipper is not None and self.model.training:
             self._skip_before_rollout(inputs)
@@ -668,21 +669,20 @@ class GHPOTrainer(GRPOTrainer):
         draws) and rewrites its own rows of a replaced group in TRL's ``inputs`` list."""
         G, rank, n_local = self.num_generations, self.accelerator.process_index, len(inputs)
         keys = gather_object([guidance.problem_key(x.get("id"), x.get("prompt")) for x in inputs])
-        drawn_rows: dict[str, dict] = {}
+        drawn_rows: dict[int, dict] = {}
 
         def draw():
             index, row = self._draw_reserve_row()
-            key = guidance.problem_key(row.get("id"), row.get("prompt"))
-            drawn_rows[key] = row
-            return index, key
+            drawn_rows[index] = row
+            return index, guidance.problem_key(row.get("id"), row.get("prompt"))
 
         heads = keys[::G]
         replaced, skipped, drawn = sampling.fill_skipped(heads, self.pre_rollout_skipper.should_skip, draw,
-                                                         max_draws=4 * len(heads))
+                                                         max_draws=SKIP_DRAWS_PER_GROUP * len(heads))
         for i in range(n_local):
             g = (rank * n_local + i) // G
             if g in replaced:
-                inputs[i] = dict(drawn_rows[replaced[g][1]])
+                inputs[i] = dict(drawn_rows[replaced[g][0]])
         self._accounting["prompts_skipped"] += skipped
         self._accounting["prompts_drawn"] += drawn
 
@@ -714,9 +714,10 @@ class GHPOTrainer(GRPOTrainer):
             values["ghpo/greso_p_hard"] = self.pre_rollout_skipper.p_hard
         for key, value in values.items():
             train[key].append(float(value))
-        # Guidance logged the first batch's rounds and extra tokens; with refills the step used more.
+        # Guidance logged the first batch's rounds and extra tokens (once per generation); with refills the step
+        # used more: replace its value, or add it where guidance did not run (plain GRPO, cold start).
         for key, value in (("ghpo/gen_rounds", count["gen_rounds"]), ("ghpo/extra_completion_tokens", count["extra_tokens"])):
-            if train.get(key):
+            if self._guidance_logged:
                 train[key][-1] = float(value)
             else:
                 train[key].append(float(value))
@@ -782,7 +783,7 @@ class GHPOTrainer(GRPOTrainer):
             count = self._accounting
             count["round0_tokens"] = sum(r.tokens for r in rows)
             count["extra_tokens"] += episode.extra_tokens
-            count["gen_rounds"] += episode.outcome.rounds
+            count["gen_rounds"] += self._generated_rounds(episode)
             views, row_inputs = self._select_groups(episode, slots, rows[::G], views, hints, n_local)
 
         for i, (view, value) in views.items():
@@ -875,8 +876,7 @@ class GHPOTrainer(GRPOTrainer):
         drop = [slot for slot, d in zip(slots, sampling.groups_to_drop(kinds, args.dynamic_sampling_keep_solved)) if d]
         while args.use_dynamic_sampling and drop and batches < args.max_num_generation_batches:
             count["groups_dropped"] += len(drop)
-            fresh = [self._draw_reserve_row() for _ in drop]
-            count["prompts_drawn"] += len(fresh)
+            fresh = [self._draw_refill() for _ in drop]
             fresh_heads = [_Row(r["prompt"], r.get(args.hint_column), r.get("id"), _reward_columns(r), None, None, 0)
                            for _, r in fresh]
             # Round 0 of the fresh groups, sampled unhinted into the empty slots (their rows' owners get the samples).
@@ -898,7 +898,7 @@ class GHPOTrainer(GRPOTrainer):
                                        [unhinted.get(slot) for slot in drop], batch=batches)
             batches += 1
             count["extra_tokens"] += refill.extra_tokens
-            count["gen_rounds"] += refill.outcome.rounds
+            count["gen_rounds"] += self._generated_rounds(refill)
             views.update(refill.views)
             for i in refill.views:
                 row_inputs[i] = fresh[drop.index((self.accelerator.process_index * n_local + i) // G)][1]
@@ -922,6 +922,10 @@ class GHPOTrainer(GRPOTrainer):
                 self.pre_rollout_skipper.observe(key, kind)
             self.pre_rollout_skipper.adapt([kind for _, kind in seen])
         return views, row_inputs
+
+    def _generated_rounds(self, episode: _Episode) -> int:
+        """Generation calls an episode made: its round 0 and hint rounds ('reference' looks its stage up: 1)."""
+        return episode.outcome.rounds if self._stages.generated else 1
 
     def _group_kinds(self, episode: _Episode, slots: list[int], views: dict) -> list[str | None]:
         """Each episode group's ``sampling.visit_kind``: the kind of what it trains on (its trigger values, or with
@@ -965,6 +969,21 @@ class GHPOTrainer(GRPOTrainer):
     def _draw_reserve_row(self) -> tuple[int, dict]:
         index = self.prompt_reserve.draw(1)[0]
         return index, dict(self.train_dataset[index])
+
+    def _draw_refill(self) -> tuple[int, dict]:
+        """The next reserve prompt for an empty slot; with pre-rollout skipping, the first GRESO does not skip (at
+        most ``SKIP_DRAWS_PER_GROUP`` draws, then the last as it is), so refills do not bring back skipped prompts."""
+        count = self._accounting
+        index, row = self._draw_reserve_row()
+        count["prompts_drawn"] += 1
+        for _ in range(SKIP_DRAWS_PER_GROUP - 1):
+            if self.pre_rollout_skipper is None or not self.pre_rollout_skipper.should_skip(
+                    guidance.problem_key(row.get("id"), row.get("prompt"))):
+                break
+            index, row = self._draw_reserve_row()
+            count["prompts_drawn"] += 1
+            count["prompts_skipped"] += 1
+        return index, row
 
     def _run_round(self, jobs: list[tuple[int, int]], head_of, hint_of) -> list:
         """One generation call for (slot, stage) jobs, shared out evenly in whole groups over processes, then shared
@@ -1098,6 +1117,7 @@ class GHPOTrainer(GRPOTrainer):
             metrics["ghpo/gen_rounds"] = 1.0  # the planner's second round looked the traces up, generated nothing
         for key, value in metrics.items():
             self._metrics["train"][key].append(value)
+        self._guidance_logged = True
 
     def _write_rollouts(self, planner: guidance.GuidancePlanner, outcome: guidance.GuidanceOutcome,
                         texts: dict[tuple[int, int], tuple], golds: list, unhinted: list, batch: int, slots: list[int]):

@@ -65,10 +65,10 @@ partly_right.__name__ = "accuracy_reward"
 SELECTION_RULES = ("always", "never", "parity", "always", "never", "parity", "parity", "hinted")
 
 
-def make_selection_dataset(repeat: int = 3) -> Dataset:
+def make_selection_dataset(repeat: int = 3, rules=SELECTION_RULES) -> Dataset:
     rows = []
     for n in range(repeat):
-        for k, rule in enumerate(SELECTION_RULES):
+        for k, rule in enumerate(rules):
             pid = f"{rule}-{n}-{k}"
             rows.append({"id": pid, "prompt": f"Q: problem {pid}?", "solution": "5", "solution_hint": HINT, "rule": rule})
     return Dataset.from_list(rows)
@@ -76,14 +76,15 @@ def make_selection_dataset(repeat: int = 3) -> Dataset:
 
 def selection_reward(prompts, completions, rule, id, **kwargs):
     """Trigger of the selection world: 'always' right, 'never' wrong, 'parity' right on an even-length completion
-    (groups usually mixed), 'hinted' right once the prompt holds the hint's S1. Every row's columns must be its own
+    (groups usually mixed), 'hinted' right once the prompt holds the hint's S1, 'alternate' right on every other row
+of a call (groups of even G always mixed). Every row's columns must be its own
     prompt's: a refilled row that kept an old row's columns fails here."""
     out = []
-    for p, c, r, pid in zip(prompts, completions, rule, id):
+    for n, (p, c, r, pid) in enumerate(zip(prompts, completions, rule, id)):
         if f"problem {pid}?" not in _text(p):
             raise AssertionError(f"reward columns of {pid!r} reached the prompt {_text(p)!r}")
         right = {"always": True, "never": False, "parity": len(completion_text(c)) % 2 == 0,
-                 "hinted": "S1" in _text(p)}[r]
+                 "hinted": "S1" in _text(p), "alternate": n % 2 == 0}[r]
         out.append(float(right))
     return out
 

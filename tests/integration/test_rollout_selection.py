@@ -150,3 +150,18 @@ def test_pre_rollout_skipping_replaces_streaks_and_counts_hinted_problems_as_har
     logs = trainer.state.log_history
     skipped = sum(h.get("ghpo/prompts_skipped", 0) for h in logs)
     assert skipped > 0 and sum(h.get("ghpo/prompts_drawn", 0) for h in logs) > 0
+
+
+def test_accounting_averages_over_a_logging_window(tiny_model_dir, tmp_path):
+    # one group a step, no shuffle: step 1's 'always' group is dropped and refilled (2+ rounds), step 2's 'alternate'
+    # group is mixed (1 round); one logged line holds both steps, each counted once (none overwrites the other)
+    trainer = _recording(GHPOTrainer)(
+        model=tiny_model_dir, reward_funcs=[selection_reward, length_reward],
+        args=_config(tmp_path / "o", max_steps=2, logging_steps=2, per_device_train_batch_size=G, shuffle_dataset=False),
+        train_dataset=make_selection_dataset(repeat=1, rules=("always",) + ("alternate",) * 7))
+    trainer.train()
+    (logs,) = [h for h in trainer.state.log_history if "loss" in h]
+    calls = [len(c) // G for c in trainer.sampled]
+    assert calls[-1] == 1 and len(calls) >= 3  # step 2 sampled once, step 1 at least twice
+    assert logs["ghpo/gen_rounds"] == pytest.approx(len(trainer.sampled) / 2)
+    assert logs["ghpo/sampled_tokens"] == pytest.approx(sum(len(c) for call in trainer.sampled for _, c in call) / 2)

@@ -138,7 +138,8 @@ def test_fill_skipped_takes_the_first_candidate_not_skipped_and_bounds_draws():
     pool = iter([(10, "x"), (11, "y"), (12, "z")])
     replaced, skipped, drawn = fill_skipped(["a", "b", "c"], lambda k: k in ("a", "c", "x"), lambda: next(pool), 9)
     assert replaced == {0: (11, "y"), 2: (12, "z")} and skipped == 3 and drawn == 3
-    # past the bound a skipped group keeps its last candidate (or its own prompt when none was drawn)
+    # past the bound a skipped group keeps its last candidate (or its own prompt when none was drawn), and what is
+    # kept is not counted as skipped: only 'a' and 'x' were
     pool = iter([(10, "x"), (11, "x2")])
     replaced, skipped, drawn = fill_skipped(["a", "b"], lambda k: True, lambda: next(pool), 2)
-    assert replaced == {0: (11, "x2")} and drawn == 2 and skipped == 4
+    assert replaced == {0: (11, "x2")} and drawn == 2 and skipped == 2
