@@ -191,6 +191,9 @@ def summarize_step(logs: dict, step: int, max_steps: int) -> str:
     add("unsolved", "ghpo/unsolved_frac", "{:.2f}")
     add("hint_tok", "ghpo/hint_tokens_mean", "{:.0f}")
     add("extra_tok", "ghpo/extra_completion_tokens", "{:.0f}")
+    add("batches", "ghpo/gen_batches", "{:.1f}")  # dynamic sampling / pre-rollout skipping
+    add("dropped", "ghpo/groups_dropped", "{:.0f}")
+    add("skipped", "ghpo/prompts_skipped", "{:.0f}")
     add("len", "completions/mean_length", "{:.0f}")
     add("s/step", "step_time", "{:.1f}")
     return " | ".join(parts)

@@ -223,3 +223,13 @@ def test_metrics_after_resume_hold_each_step_once(tmp_path):
     cli.MetricsFileCallback().on_train_begin(SimpleNamespace(output_dir=str(tmp_path)), state, None)
     assert [json.loads(line)["step"] for line in open(path)] == [1, 2]
     assert [json.loads(line)["step"] for line in open(str(path) + ".superseded")] == [3, 4]
+
+
+def test_step_summary_names_the_rollout_selection_counters():
+    from ghpo.cli import summarize_step
+
+    plain = summarize_step({"loss": 0.1, "ghpo/hard_frac": 0.5}, 1, 5)
+    assert "batches" not in plain and "dropped" not in plain
+    line = summarize_step({"loss": 0.1, "ghpo/gen_batches": 2.0, "ghpo/groups_dropped": 3.0,
+                           "ghpo/prompts_skipped": 1.0}, 2, 5)
+    assert "batches 2.0" in line and "dropped 3" in line and "skipped 1" in line
