@@ -165,3 +165,27 @@ def test_accounting_averages_over_a_logging_window(tiny_model_dir, tmp_path):
     assert calls[-1] == 1 and len(calls) >= 3  # step 2 sampled once, step 1 at least twice
     assert logs["ghpo/gen_rounds"] == pytest.approx(len(trainer.sampled) / 2)
     assert logs["ghpo/sampled_tokens"] == pytest.approx(sum(len(c) for call in trainer.sampled for _, c in call) / 2)
+
+
+def test_reward_metric_judges_groups_on_the_weighted_total(tiny_model_dir, tmp_path):
+    # the shaped length reward makes nearly every group's total vary, so groups the trigger alone calls zero-variance
+    # ('always', 'never') are kept under 'reward'
+    by_metric = {}
+    for metric in ("trigger", "reward"):
+        trainer = _trainer(tmp_path / metric, tiny_model_dir, dynamic_sampling_metric=metric)
+        trainer.train()
+        by_metric[metric] = trainer.state.log_history[0]["ghpo/groups_dropped"]
+    assert by_metric["trigger"] >= 2 and by_metric["reward"] < by_metric["trigger"]
+
+
+def test_selection_settings_are_checked_before_any_generation(tiny_model_dir, tmp_path):
+    with pytest.raises(ValueError, match="dynamic_sampling_metric must be one of trigger, reward"):
+        _config(tmp_path, dynamic_sampling_metric="acc")
+    with pytest.raises(ValueError, match="max_num_generation_batches must be >= 1"):
+        _config(tmp_path, max_num_generation_batches=0)
+    with pytest.raises(ValueError, match="greso_p_min <= greso_p_start"):
+        _config(tmp_path, use_pre_rollout_skipping=True, greso_p_start=0.01)
+    iterable = make_selection_dataset().to_iterable_dataset()
+    with pytest.raises(ValueError, match="map-style train_dataset"):
+        GHPOTrainer(model=tiny_model_dir, reward_funcs=[selection_reward], args=_config(tmp_path, max_steps=1),
+                    train_dataset=iterable)
