@@ -825,11 +825,12 @@ class GHPOTrainer(GRPOTrainer):
         samples: dict[tuple[int, int], list[_Sample]] = {}  # the jobs whose group has rows on this process
         texts: dict[tuple[int, int], tuple] = {}  # with log_rollouts, on the main process: every job's texts
         extra_tokens = 0
+        position = {slot: k for k, slot in enumerate(slots)}
         for jobs in planner.rounds():
-            ran = self._run_round([(slots[k], s) for k, s in jobs], lambda slot: heads[slots.index(slot)],
-                                  lambda slot, s: self._stage_hint(planner, slots.index(slot), s))
+            ran = self._run_round([(slots[k], s) for k, s in jobs], lambda slot: heads[position[slot]],
+                                  lambda slot, s: self._stage_hint(planner, position[slot], s))
             for (slot, s), triggers, tokens, sampled, text in ran:
-                k = slots.index(slot)
+                k = position[slot]
                 extra_tokens += tokens  # padding shards count too
                 if triggers is not None:
                     planner.record(k, s, triggers)
@@ -880,7 +881,8 @@ class GHPOTrainer(GRPOTrainer):
             fresh_heads = [_Row(r["prompt"], r.get(args.hint_column), r.get("id"), _reward_columns(r), None, None, 0)
                            for _, r in fresh]
             # Round 0 of the fresh groups, sampled unhinted into the empty slots (their rows' owners get the samples).
-            ran = self._run_round([(slot, _ROUND0) for slot in drop], lambda slot: fresh_heads[drop.index(slot)],
+            position = {slot: k for k, slot in enumerate(drop)}
+            ran = self._run_round([(slot, _ROUND0) for slot in drop], lambda slot: fresh_heads[position[slot]],
                                   lambda slot, s: None)
             round0, own, unhinted = {}, {}, {}
             for (slot, _), triggers, tokens, sampled, text in ran:
@@ -901,7 +903,7 @@ class GHPOTrainer(GRPOTrainer):
             count["gen_rounds"] += self._generated_rounds(refill)
             views.update(refill.views)
             for i in refill.views:
-                row_inputs[i] = fresh[drop.index((self.accelerator.process_index * n_local + i) // G)][1]
+                row_inputs[i] = fresh[position[(self.accelerator.process_index * n_local + i) // G]][1]
             fresh_kinds = self._group_kinds(refill, drop, refill.views)
             seen += [(guidance.problem_key(h.problem_id, h.prompt), kind) for h, kind in zip(fresh_heads, fresh_kinds)]
             drop = [slot for slot, d in zip(drop, sampling.groups_to_drop(fresh_kinds, args.dynamic_sampling_keep_solved))
