@@ -175,3 +175,23 @@ def check_vllm_rescue(trainer, changed):
 def test_colocate_rescue_trains_on_vllm_samples(vllm_model_dir, tmp_path):
     trainer, changed = _train_with_vllm(vllm_model_dir, tmp_path)
     check_vllm_rescue(trainer, changed)
+
+
+def test_colocate_dynamic_sampling_refills_with_vllm_samples(vllm_model_dir, tmp_path):
+    """Issue 29: refills are vLLM samples too; every row the loss trains on is a pair vLLM sampled, with the
+    log-probs vLLM returned for it, and the step's sampled tokens are every token vLLM generated."""
+    trainer, changed = _train_with_vllm(vllm_model_dir, tmp_path, use_dynamic_sampling=True,
+                                        max_num_generation_batches=3, hint_keep_unhinted=1)
+    calls = trainer.vllm_calls
+    (out,) = trainer.scored
+    sampled = {(p, c): lp for call in calls for p, c, lp in call}
+    kept = [row for row, m in zip(_rows(out), out["completion_mask"].sum(1).tolist()) if m > 0]
+    assert kept
+    for p, c, lp in kept:
+        assert (p, c) in sampled
+        assert lp == pytest.approx(sampled[(p, c)], abs=1e-5)
+    logs = trainer.state.log_history[0]
+    assert logs["ghpo/gen_batches"] >= 2 and logs["ghpo/groups_dropped"] >= 1  # 'solvable' is all right: dropped
+    assert logs["ghpo/sampled_tokens"] == sum(len(c) for call in calls for _, c, _ in call)
+    assert logs["ghpo/gen_rounds"] == len(calls)
+    assert changed
