@@ -548,13 +548,16 @@ class GHPOTrainer(GRPOTrainer):
             self._start_rollout_selection(args)
         if not self.hint_ratios and not args.log_rollouts and not self._selects:
             return
+        self._trigger_func, self._trigger_known = None, {}
+        self._budget = args.guidance_budget()
+        if (not self.hint_ratios and args.dynamic_sampling_metric == "reward"
+                and args.hint_trigger_reward not in self.reward_func_names):
+            return  # plain GRPO judging groups on the weighted rewards alone: no trigger to score
         self._trigger_index = resolve_trigger(self, args.hint_trigger_reward)
         # No double scoring: TRL's reward call reuses the trigger values guidance already computed.
         self._trigger_func = self.reward_funcs[self._trigger_index]
-        self._trigger_known: dict[tuple, float | None] = {}
         if not is_async_callable(self._trigger_func):
             self.reward_funcs[self._trigger_index] = _reuse_known(self._trigger_func, self._trigger_known)
-        self._budget = args.guidance_budget()
         if not self.hint_ratios:  # plain GRPO that logs rollouts: the trigger is scored, nothing is hinted
             return
         check_hint_columns(dataset_columns(self.train_dataset), args.hint_column, args.hint_gold_column)
@@ -1091,7 +1094,10 @@ class GHPOTrainer(GRPOTrainer):
         return self.processing_class.batch_decode(completion_ids, skip_special_tokens=True)
 
     def _score_trigger(self, rows: list[dict], prompts, completions, completion_ids) -> list[float | None]:
-        """The trigger reward per completion, called the way TRL calls reward functions; NaN becomes None."""
+        """The trigger reward per completion, called the way TRL calls reward functions; NaN becomes None (all None
+        where the run has no trigger: plain GRPO with dynamic_sampling_metric 'reward')."""
+        if self._trigger_func is None:
+            return [None] * len(prompts)
         values = self._score_with(self._trigger_func, rows, prompts, completions, completion_ids)
         if len(values) != len(prompts):
             raise ValueError(f"Trigger reward {self.args.hint_trigger_reward!r} returned {len(values)} values for {len(prompts)} completions.")

@@ -189,3 +189,19 @@ def test_selection_settings_are_checked_before_any_generation(tiny_model_dir, tm
     with pytest.raises(ValueError, match="map-style train_dataset"):
         GHPOTrainer(model=tiny_model_dir, reward_funcs=[selection_reward], args=_config(tmp_path, max_steps=1),
                     train_dataset=iterable)
+
+
+def test_reward_metric_needs_no_trigger_in_plain_grpo(tiny_model_dir, tmp_path):
+    # a plain GRPO user whose rewards hold no accuracy function: groups are judged on the weighted total alone
+    def constant_reward(completions, **kwargs):
+        return [1.0] * len(completions)  # every group zero-variance on it: all dropped, refilled, then masked
+
+    args = _config(tmp_path / "o", dynamic_sampling_metric="reward", max_num_generation_batches=2)
+    trainer = _recording(GHPOTrainer)(model=tiny_model_dir, reward_funcs=[constant_reward], args=args,
+                                      train_dataset=make_selection_dataset())
+    trainer.train()
+    logs = trainer.state.log_history[0]
+    assert logs["ghpo/groups_dropped"] == 16 // G and logs["ghpo/groups_unfilled"] == 16 // G
+    with pytest.raises(ValueError, match="hint_trigger_reward='accuracy_reward' is not among the reward functions"):
+        GHPOTrainer(model=tiny_model_dir, reward_funcs=[constant_reward], args=_config(tmp_path / "t"),
+                    train_dataset=make_selection_dataset())
