@@ -293,15 +293,15 @@ def main(argv=None) -> int:
     rn.add_argument("--bundle", nargs="+", default=[".gpu_bundle_1"],
                     help="bundle folders (carried, or stashed by an earlier call)")
     rn.add_argument("--target", default="/tmp/ghpo_site", help="where the wheels are installed")
-    rn.add_argument("--steps", type=int, default=4)
+    rn.add_argument("--steps", type=int, default=None, help="steps an arm (default 4; 1 with --dry-run)")
     rn.add_argument("--arms", nargs="*", default=None, choices=list(ARMS))
     rn.add_argument("--model", default=None, help="a local model folder instead of the quickstart model")
     rn.add_argument("--out", default="/tmp/ghpo_gpu_check")
     rn.add_argument("--report", default=None, help="also write the table to this file (e.g. $OUT/gpu_check.md)")
     rn.add_argument("--dry-run", action="store_true", help="CPU rehearsal: no install, a tiny random model, --steps 1")
     a = p.parse_args(argv)
-    if a.verb == "run" and a.dry_run and "--steps" not in (argv if argv is not None else sys.argv):
-        a.steps = 1
+    if a.verb == "run" and a.steps is None:
+        a.steps = 1 if a.dry_run else 4
     return {"pack": pack, "stash": stash, "run": run}[a.verb](a)
 
 

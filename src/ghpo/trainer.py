@@ -288,16 +288,24 @@ class GHPOConfig(GRPOConfig):
             "visit a hint rescued counts as useful, not as all wrong. Works with every hint_schedule."
         },
     )
-    greso_p_start: float = field(default=0.5, metadata={"help": "GRESO: starting p_easy and p_hard."})
-    greso_p_step: float = field(default=0.01, metadata={"help": "GRESO: how far p_easy and p_hard move each step."})
-    greso_p_min: float = field(default=0.05, metadata={"help": "GRESO: the least p_easy / p_hard."})
-    greso_p_max: float = field(default=0.95, metadata={"help": "GRESO: the largest p_easy / p_hard."})
+    greso_p_start: float = field(
+        default=sampling.GresoSettings.p_start, metadata={"help": "GRESO: starting p_easy and p_hard."}
+    )
+    greso_p_step: float = field(
+        default=sampling.GresoSettings.p_step, metadata={"help": "GRESO: how far p_easy and p_hard move each step."}
+    )
+    greso_p_min: float = field(
+        default=sampling.GresoSettings.p_min, metadata={"help": "GRESO: the least p_easy / p_hard."}
+    )
+    greso_p_max: float = field(
+        default=sampling.GresoSettings.p_max, metadata={"help": "GRESO: the largest p_easy / p_hard."}
+    )
     greso_floor: float = field(
-        default=0.01,
+        default=sampling.GresoSettings.floor,
         metadata={"help": "GRESO: the least chance a prompt is sampled whatever its streak (exploration floor)."},
     )
     greso_target_zero_variance: float = field(
-        default=0.25,
+        default=sampling.GresoSettings.target,
         metadata={"help": "GRESO: the share of zero-variance groups p_easy and p_hard steer toward, a third of it "
                           "all right and two thirds all wrong."},
     )
@@ -484,6 +492,7 @@ class _Episode(NamedTuple):
     planner: guidance.GuidancePlanner
     outcome: guidance.GuidanceOutcome
     extra_tokens: int  # sampled by its hint stages (padding included)
+    slots: list  # the global group index each of its groups fills
     views: dict  # local row -> (LossView, trigger value of what it trains on)
     final: list  # per group, the trigger values of the G rows it trains on
 
@@ -672,13 +681,7 @@ class GHPOTrainer(GRPOTrainer):
         draws) and rewrites its own rows of a replaced group in TRL's ``inputs`` list."""
         G, rank, n_local = self.num_generations, self.accelerator.process_index, len(inputs)
         keys = gather_object([guidance.problem_key(x.get("id"), x.get("prompt")) for x in inputs])
-        drawn_rows: dict[int, dict] = {}
-
-        def draw():
-            index, row = self._draw_reserve_row()
-            drawn_rows[index] = row
-            return index, guidance.problem_key(row.get("id"), row.get("prompt"))
-
+        draw, drawn_rows = self._reserve_drawer()
         heads = keys[::G]
         replaced, skipped, drawn = sampling.fill_skipped(heads, self.pre_rollout_skipper.should_skip, draw,
                                                          max_draws=SKIP_DRAWS_PER_GROUP * len(heads))
@@ -787,7 +790,7 @@ class GHPOTrainer(GRPOTrainer):
             count["round0_tokens"] = sum(r.tokens for r in rows)
             count["extra_tokens"] += episode.extra_tokens
             count["gen_rounds"] += self._generated_rounds(episode)
-            views, row_inputs = self._select_groups(episode, slots, rows[::G], views, hints, n_local)
+            self._select_groups(episode, views, hints)
 
         for i, (view, value) in views.items():
             prompts[i], prompt_ids[i], completion_ids[i], completions[i] = (view.prompt, view.prompt_ids,
@@ -864,20 +867,21 @@ class GHPOTrainer(GRPOTrainer):
             final.append(trained)
         if args.log_rollouts and self.accelerator.is_main_process:
             self._write_rollouts(planner, outcome, texts, [self._gold(h.columns) for h in heads], unhinted, batch, slots)
-        return _Episode(planner, outcome, extra_tokens, views, final)
+        return _Episode(planner, outcome, extra_tokens, slots, views, final)
 
-    def _select_groups(self, episode: _Episode, slots: list[int], heads: list[_Row], views: dict, hints: bool,
-                       n_local: int) -> tuple[dict, dict]:
+    def _select_groups(self, episode: _Episode, views: dict, hints: bool) -> None:
         """Dynamic sampling and GRESO's bookkeeping after the batch's guidance: drop the zero-variance groups
         (``sampling.groups_to_drop``) and refill their slots from the prompt reserve, one generation batch at a time,
-        each refill guided like the batch, until none is left or ``max_num_generation_batches`` is reached. Returns
-        the rows to write (local row -> (view, trigger)) and the refilled rows' dataset rows."""
-        args, G, count = self.args, self.num_generations, self._accounting
-        kinds = self._group_kinds(episode, slots, views)
-        seen = list(zip([guidance.problem_key(h.problem_id, h.prompt) for h in heads], kinds))
+        each refill guided like the batch, until none is left or ``max_num_generation_batches`` is reached. Updates
+        ``views`` (local row -> (view, trigger)) with the refilled rows, whose dataset rows go to
+        ``self._refilled_inputs``."""
+        args, G, count, n_local = self.args, self.num_generations, self._accounting, self._n_local
+        kinds = self._group_kinds(episode, views)
+        seen = list(zip(episode.planner.keys, kinds))
         row_inputs = self._refilled_inputs
         batches = 1
-        drop = [slot for slot, d in zip(slots, sampling.groups_to_drop(kinds, args.dynamic_sampling_keep_solved)) if d]
+        drops = sampling.groups_to_drop(kinds, args.dynamic_sampling_keep_solved)
+        drop = [slot for slot, d in zip(episode.slots, drops) if d]
         while args.use_dynamic_sampling and drop and batches < args.max_num_generation_batches:
             count["groups_dropped"] += len(drop)
             fresh = [self._draw_refill() for _ in drop]
@@ -907,46 +911,46 @@ class GHPOTrainer(GRPOTrainer):
             views.update(refill.views)
             for i in refill.views:
                 row_inputs[i] = fresh[position[(self.accelerator.process_index * n_local + i) // G]][1]
-            fresh_kinds = self._group_kinds(refill, drop, refill.views)
-            seen += [(guidance.problem_key(h.problem_id, h.prompt), kind) for h, kind in zip(fresh_heads, fresh_kinds)]
+            fresh_kinds = self._group_kinds(refill, refill.views)
+            seen += list(zip(refill.planner.keys, fresh_kinds))
             drop = [slot for slot, d in zip(drop, sampling.groups_to_drop(fresh_kinds, args.dynamic_sampling_keep_solved))
                     if d]
         count["gen_batches"] = batches
         if args.use_dynamic_sampling and drop:
             # At the cap: train on the groups there are; the zero-variance ones carry no loss (masked after TRL's call).
             count["groups_unfilled"] = len(drop)
+            unfilled = set(drop)
             self._masked_rows = [i for i in range(n_local)
-                                 if (self.accelerator.process_index * n_local + i) // G in set(drop)]
+                                 if (self.accelerator.process_index * n_local + i) // G in unfilled]
             self._capped = True
             if self.accelerator.is_main_process:
                 logger.warning("GHPO dynamic sampling: %d of %d groups still zero-variance after %d generation batches "
                                "(max_num_generation_batches): they are masked out of this step's loss.",
-                               len(drop), len(slots), batches)
+                               len(drop), len(episode.slots), batches)
         if self.pre_rollout_skipper is not None:
             for key, kind in seen:
                 self.pre_rollout_skipper.observe(key, kind)
             self.pre_rollout_skipper.adapt([kind for _, kind in seen])
-        return views, row_inputs
 
     def _generated_rounds(self, episode: _Episode) -> int:
         """Generation calls an episode made: its round 0 and hint rounds ('reference' looks its stage up: 1)."""
         return episode.outcome.rounds if self._stages.generated else 1
 
-    def _group_kinds(self, episode: _Episode, slots: list[int], views: dict) -> list[str | None]:
+    def _group_kinds(self, episode: _Episode, views: dict) -> list[str | None]:
         """Each episode group's ``sampling.visit_kind``: the kind of what it trains on (its trigger values, or with
         ``dynamic_sampling_metric`` 'reward' the weighted reward functions scored on its rows, on all processes), and
-        where that has no variance, the kind of its unhinted samples."""
+        where that has no variance, the kind of its unhinted samples. ``views``: the episode's local rows."""
         args, G, threshold = self.args, self.num_generations, self.args.hint_trigger_threshold
         unhinted = [sampling.group_kind(values, threshold) for values in episode.planner.round0]
         if args.dynamic_sampling_metric == "trigger":
             trained = [sampling.group_kind(values, threshold) for values in episode.final]
         else:
-            mine = sorted(i for i in views if (self.accelerator.process_index * self._n_local + i) // G in set(slots))
+            mine = sorted(views)
             totals = self._score_total(mine, views)
             by_row = dict(gather_object([(self.accelerator.process_index * self._n_local + i, t)
                                          for i, t in zip(mine, totals)]))
             trained = [sampling.group_kind([by_row[slot * G + j] for j in range(G)], threshold, "reward")
-                       for slot in slots]
+                       for slot in episode.slots]
         return [sampling.visit_kind(u, t) for u, t in zip(unhinted, trained)]
 
     def _score_total(self, rows: list[int], views: dict) -> list[float | None]:
@@ -960,7 +964,10 @@ class GHPOTrainer(GRPOTrainer):
         ids = [views[i][0].completion_ids for i in rows]
         cols = [{**r, "response_prefix": views[i][0].response_prefix} if self.args.hint_placement == "response" else r
                 for r, i in zip(inputs, rows)]
-        per_func = [self._score_with(f, cols, prompts, completions, ids) for f in self.reward_funcs]
+        # The trigger's values are the ones guidance scored (and TRL's own call will reuse): not scored again.
+        trigger = self._trigger_index if self._trigger_func is not None else None
+        per_func = [[views[i][1] for i in rows] if n == trigger else self._score_with(f, cols, prompts, completions, ids)
+                    for n, f in enumerate(self.reward_funcs)]
         weights = self.reward_weights.tolist()
         totals = []
         for n in range(len(rows)):
@@ -971,24 +978,32 @@ class GHPOTrainer(GRPOTrainer):
     def _row_input(self, i: int) -> dict:
         return self._refilled_inputs.get(i, self._ghpo_inputs[i])
 
-    def _draw_reserve_row(self) -> tuple[int, dict]:
-        index = self.prompt_reserve.draw(1)[0]
-        return index, dict(self.train_dataset[index])
+    def _reserve_drawer(self):
+        """``(draw, drawn)``: ``draw()`` takes the next reserve row and returns (row index, problem key), as
+        ``sampling.fill_skipped`` draws; ``drawn`` maps each drawn index to its dataset row."""
+        drawn: dict[int, dict] = {}
+
+        def draw() -> tuple[int, str]:
+            index = self.prompt_reserve.draw(1)[0]
+            drawn[index] = row = dict(self.train_dataset[index])
+            return index, guidance.problem_key(row.get("id"), row.get("prompt"))
+
+        return draw, drawn
 
     def _draw_refill(self) -> tuple[int, dict]:
         """The next reserve prompt for an empty slot; with pre-rollout skipping, the first GRESO does not skip (at
-        most ``SKIP_DRAWS_PER_GROUP`` draws, then the last as it is), so refills do not bring back skipped prompts."""
-        count = self._accounting
-        index, row = self._draw_reserve_row()
-        count["prompts_drawn"] += 1
-        for _ in range(SKIP_DRAWS_PER_GROUP - 1):
-            if self.pre_rollout_skipper is None or not self.pre_rollout_skipper.should_skip(
-                    guidance.problem_key(row.get("id"), row.get("prompt"))):
-                break
-            index, row = self._draw_reserve_row()
-            count["prompts_drawn"] += 1
-            count["prompts_skipped"] += 1
-        return index, row
+        most ``SKIP_DRAWS_PER_GROUP`` draws, then the last as it is: ``sampling.fill_skipped``), so refills do not
+        bring back skipped prompts."""
+        draw, drawn = self._reserve_drawer()
+        index, key = draw()
+        self._accounting["prompts_drawn"] += 1
+        if self.pre_rollout_skipper is not None:
+            replaced, skipped, redrawn = sampling.fill_skipped([key], self.pre_rollout_skipper.should_skip, draw,
+                                                               max_draws=SKIP_DRAWS_PER_GROUP - 1)
+            index = replaced.get(0, (index, key))[0]
+            self._accounting["prompts_skipped"] += skipped
+            self._accounting["prompts_drawn"] += redrawn
+        return index, drawn[index]
 
     def _run_round(self, jobs: list[tuple[int, int]], head_of, hint_of) -> list:
         """One generation call for (slot, stage) jobs, shared out evenly in whole groups over processes, then shared

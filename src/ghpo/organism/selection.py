@@ -14,7 +14,7 @@ import statistics
 
 from ghpo.organism.budget import HARD, Budget
 from ghpo.organism.gates import _lvmean
-from ghpo.organism.paired import Comparison, paired_differences
+from ghpo.organism.paired import MEASURES, Comparison, paired_differences
 from ghpo.report import holm, mean_ci95
 
 SELECTION_ARMS = ("grpo+dynamic", "grpo+skip", "staged+dynamic", "staged+skip")
@@ -34,7 +34,7 @@ COMPARISONS_29 = (
 
 def _curve(run: dict, metric: str, budget: Budget) -> list[tuple[float, float, float]]:
     """(sampled tokens, training seconds, accuracy on the hard levels) at each evaluation of ``run``."""
-    prefix = {"hard/sampled": f"avg@{budget.avg_k}", "hard/valid": f"valid@{budget.avg_k}"}[metric]
+    prefix = MEASURES[metric].format(k=budget.avg_k)
     seconds = [0.0]
     for s in run["step_s"]:
         seconds.append(seconds[-1] + s)
@@ -68,8 +68,8 @@ def reach_rows(runs: list[dict], budget: Budget, metric: str = "hard/sampled") -
     grpo = [r for r in runs if r["arm"] == "grpo"]
     if not grpo:
         return []
-    ends = [_curve(r, metric, budget)[-1][2] for r in grpo]
-    starts = [_curve(r, metric, budget)[0][2] for r in grpo]
+    curves = [_curve(r, metric, budget) for r in grpo]
+    ends, starts = [c[-1][2] for c in curves], [c[0][2] for c in curves]
     target, start = statistics.mean(ends), statistics.mean(starts)
     change, hw = mean_ci95([e - s for e, s in zip(ends, starts)])
     gain = change - (0.0 if math.isnan(hw) else hw) > 0  # GRPO's own paired change, its 95% interval above 0
