@@ -235,11 +235,13 @@ class GHPOConfig(GRPOConfig):
     hint_off_policy_correction: str = field(
         default="none",
         metadata={
-            "help": "For rows trained under q but sampled under q + hint ('original', 'official'): 'none' (the "
-            "official code: the PPO ratio is pi_theta(y|q) / pi_old(y|q), 1 on the first iteration, a REINFORCE step "
+            "help": "For tokens the policy did not sample in the loss context: rows trained under q but sampled "
+            "under q + hint ('original', 'official') and the hint's tokens 'imitate' trains. 'none' (the official "
+            "code: the PPO ratio is pi_theta / pi_old in the loss context, 1 on the first iteration, a REINFORCE step "
             "on log pi(y|q)), or 'guide' (Guide-GRPO, arXiv 2506.13923: the ratio's denominator is the behaviour "
-            "policy pi_old(y|q, hint), computed by one extra forward pass, so the clipped surrogate weighs each "
-            "token by how likely the unhinted policy is to write it).",
+            "that wrote the token: pi_old(y|q, hint), by one extra forward pass, for off-prompt rows; probability 1 "
+            "for a hint copied from the reference; so the clipped surrogate weighs each token by how likely the "
+            "unhinted policy is to write it).",
             "choices": list(guidance.OFF_POLICY_CORRECTIONS),
         },
     )
@@ -404,10 +406,10 @@ class GHPOConfig(GRPOConfig):
         if self.hint_schedule == "reference" and (self.hint_training != "hinted" or self.hint_keep_unhinted):
             raise ValueError("hint_schedule='reference' places one reference trace among a group's own samples and "
                              "trains it as it stands: leave hint_training='hinted' and hint_keep_unhinted=0.")
-        if self.hint_off_policy_correction != "none" and self.hint_training not in ("original", "official"):
-            raise ValueError(f"hint_off_policy_correction={self.hint_off_policy_correction!r} corrects rows trained under "
-                             "the unhinted prompt: it needs hint_training='original' or 'official', got "
-                             f"{self.hint_training!r}.")
+        if self.hint_off_policy_correction != "none" and self.hint_training == "hinted":
+            raise ValueError(f"hint_off_policy_correction={self.hint_off_policy_correction!r} corrects tokens the policy "
+                             "did not sample in the loss context: it needs hint_training='original', 'official' or "
+                             "'imitate', got 'hinted' (on-policy: nothing to correct).")
         if self.dynamic_sampling_metric not in sampling.DYNAMIC_SAMPLING_METRICS:
             raise ValueError(f"dynamic_sampling_metric must be one of {', '.join(sampling.DYNAMIC_SAMPLING_METRICS)}, "
                              f"got {self.dynamic_sampling_metric!r}.")
@@ -543,6 +545,7 @@ class GHPOTrainer(GRPOTrainer):
         self.hint_memory = guidance.HintMemory()
         self._ghpo_inputs: list[dict] | None = None
         self._off_prompt: list[tuple[int, list[int]]] = []  # this batch's (row, sampled prompt ids) trained under q
+        self._copied: list[tuple[int, int]] = []  # imitate: this batch's (row, hint tokens opening its completion)
         self._cuts = HintCuts(self.hint_ratios, args, self._tokenizer)
         self._stages = stage_sampling(self.hint_schedule, self.num_generations, args.hint_keep_unhinted)
         self.hint_data: HintDataReport | None = None
@@ -615,7 +618,7 @@ class GHPOTrainer(GRPOTrainer):
     # -- TRL hooks ---------------------------------------------------------------------------------------------
     def _generate_and_score_completions(self, inputs):
         # _generate only receives prompts; guidance also needs each row's hint, id and reward columns.
-        self._ghpo_inputs, self._off_prompt, self._refilled_inputs = inputs, [], {}
+        self._ghpo_inputs, self._off_prompt, self._copied, self._refilled_inputs = inputs, [], [], {}
         self._masked_rows, self._capped, self._guidance_logged = [], False, False
         self._accounting = dict.fromkeys(ACCOUNTING, 0)
         if self.pre_rollout_skipper is not None and self.model.training:
@@ -624,8 +627,8 @@ class GHPOTrainer(GRPOTrainer):
             output = super()._generate_and_score_completions(inputs)
         finally:
             self._ghpo_inputs = None
-        if self._off_prompt and self.args.hint_off_policy_correction == "guide":
-            self._use_behaviour_logps(output, self._off_prompt)
+        if (self._off_prompt or self._copied) and self.args.hint_off_policy_correction == "guide":
+            self._use_behaviour_logps(output, self._off_prompt, self._copied)
         if self._capped:
             self._mask_rows(output, self._masked_rows)
         if self._selecting():
@@ -728,11 +731,19 @@ class GHPOTrainer(GRPOTrainer):
             else:
                 train[key].append(float(value))
 
-    def _use_behaviour_logps(self, output: dict, rows: list[tuple[int, list[int]]]) -> None:
-        """Guide-GRPO's correction (arXiv 2506.13923) for rows trained under q but sampled under q*: their old
-        per-token log-probs become log pi_old(y_t | q*, y_<t), the policy that sampled them, so the loss's clipped
-        ratio is pi_theta(y | q) / pi_old(y | q*). Other rows keep TRL's old log-probs (computed here when TRL
-        skipped them: on-policy, they equal the current ones). One forward pass, two when TRL had none."""
+    def _use_behaviour_logps(self, output: dict, rows: list[tuple[int, list[int]]],
+                             copied: list[tuple[int, int]] = ()) -> None:
+        """Guide-GRPO's correction (arXiv 2506.13923): each token's old log-prob becomes that of the behaviour that
+        wrote it, so the loss's clipped ratio is pi_theta(token | loss context) / behaviour(token).
+
+        - ``rows`` (trained under q, sampled under q*): log pi_old(y_t | q*, y_<t), the policy that sampled them.
+        - ``copied`` (``imitate``: the hint's tokens opening a completion): 0, the log of probability 1: they were
+          copied from the reference, as an answer restating a prompt hint copies it (Guide-GRPO's setting), so the
+          ratio on them is the policy's own probability of writing the hint (LUFFY's off-policy ratio with
+          pi_phi = 1, without its shaping). The sampled continuation after them is on-policy in the loss context.
+
+        Other tokens keep TRL's old log-probs (computed here when TRL skipped them: on-policy, they equal the
+        current ones). One forward pass, two when TRL had none and some row is off-prompt."""
         completion_ids, completion_mask = output["completion_ids"], output["completion_mask"]
         width, batch, pad_id = completion_ids.size(1), self.args.per_device_train_batch_size, self._tokenizer.pad_token_id
         old = output.get("old_per_token_logps")
@@ -741,16 +752,19 @@ class GHPOTrainer(GRPOTrainer):
                 old, _, _ = self._get_per_token_logps_and_entropies(
                     self.model, torch.cat([output["prompt_ids"], completion_ids], dim=1),
                     torch.cat([output["prompt_mask"], completion_mask], dim=1), width, batch_size=batch)
-            index = torch.tensor([i for i, _ in rows], device=completion_ids.device)
-            prompt_ids = pad([torch.tensor(ids) for _, ids in rows], padding_value=pad_id, padding_side="left")
-            prompt_mask = pad([torch.ones(len(ids), dtype=torch.long) for _, ids in rows], padding_value=0,
-                              padding_side="left")
-            behaviour, _, _ = self._get_per_token_logps_and_entropies(
-                self.model, torch.cat([prompt_ids.to(completion_ids.device), completion_ids[index]], dim=1),
-                torch.cat([prompt_mask.to(completion_ids.device), completion_mask[index]], dim=1), width,
-                batch_size=batch)
-        old = old.clone()
-        old[index] = behaviour
+            old = old.clone()
+            if rows:
+                index = torch.tensor([i for i, _ in rows], device=completion_ids.device)
+                prompt_ids = pad([torch.tensor(ids) for _, ids in rows], padding_value=pad_id, padding_side="left")
+                prompt_mask = pad([torch.ones(len(ids), dtype=torch.long) for _, ids in rows], padding_value=0,
+                                  padding_side="left")
+                behaviour, _, _ = self._get_per_token_logps_and_entropies(
+                    self.model, torch.cat([prompt_ids.to(completion_ids.device), completion_ids[index]], dim=1),
+                    torch.cat([prompt_mask.to(completion_ids.device), completion_mask[index]], dim=1), width,
+                    batch_size=batch)
+                old[index] = behaviour
+        for i, n in copied:  # completions are right padded: the copied hint is each row's first n tokens
+            old[i, :n] = 0.0
         output["old_per_token_logps"] = old
 
     def _guidance_active(self) -> bool:
@@ -800,6 +814,8 @@ class GHPOTrainer(GRPOTrainer):
             trigger[i] = value
             if view.behaviour_prompt_ids is not None:
                 self._off_prompt.append((i, view.behaviour_prompt_ids))
+            if view.copied_tokens:
+                self._copied.append((i, view.copied_tokens))
             row = row_inputs.get(i, inputs[i])
             # A refilled row takes its problem's columns; with hint_placement 'response' rewards grade the whole answer,
             # the opening the completion continues (none once it is part of the completion). The same list object is
@@ -1165,6 +1181,7 @@ class LossView(NamedTuple):
     logprobs: list[float] | None  # sampling log-probs; NaN where the policy did not sample the token in this context
     response_prefix: str  # the answer's opening the completion continues, for rewards (hint_placement="response")
     behaviour_prompt_ids: list[int] | None  # off-prompt rows: the prompt ids the completion was sampled from
+    copied_tokens: int = 0  # imitate: the completion's opening tokens copied from the hint, not sampled
 
 
 def build_loss_view(row: guidance.LossRow, own: _Sample, hinted: _Sample | None, opening: str | None) -> LossView:
@@ -1185,7 +1202,7 @@ def build_loss_view(row: guidance.LossRow, own: _Sample, hinted: _Sample | None,
         opened = list(x.prompt_ids[n:])
         logprobs = None if x.logprobs is None else [math.nan] * len(opened) + list(x.logprobs)
         return LossView(own.prompt, list(x.prompt_ids[:n]), opened + list(x.completion_ids),
-                        _prepend(prefix, x.completion), logprobs, "", None)
+                        _prepend(prefix, x.completion), logprobs, "", None, len(opened))
     off = list(x.prompt_ids) != list(own.prompt_ids)  # a re-roll stage was sampled under q itself
     logprobs = [math.nan] * len(x.logprobs) if off and x.logprobs is not None else x.logprobs
     return LossView(own.prompt, own.prompt_ids, x.completion_ids, x.completion, logprobs, prefix,

@@ -141,6 +141,24 @@ def test_guide_correction_uses_the_behaviour_policy_as_old_logprobs(tiny_model_d
     assert changed
 
 
+def test_guide_correction_gives_imitated_hint_tokens_behaviour_probability_one(tiny_model_dir, tmp_path):
+    """imitate + Guide: the hint's tokens opening a completion were copied from the reference (old log-prob 0, so the
+    ratio on them is pi_theta(hint token)); the sampled continuation and every other row keep log pi(y | own
+    prompt), the context they were sampled in."""
+    trainer, changed = _run(tiny_model_dir, tmp_path, hint_off_policy_correction="guide", **IMITATE)
+    (out,) = trainer.scored
+    initial = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    old = [row[m.bool()] for row, m in zip(out["old_per_token_logps"], out["completion_mask"])]
+    copied = 0
+    for i, (p, c, lp) in enumerate(_rows(out)):
+        n = sum(_is_nan(lp))  # the opening the policy did not sample (imitate rows only)
+        copied += n > 0
+        assert torch.equal(old[i][:n], torch.zeros(n)), i
+        assert torch.allclose(old[i][n:], _logps(initial, p, c)[n:], atol=1e-4), i
+    assert copied == 3  # one hinted sample in each of needs-half, needs-quarter, never (G = 2, one kept unhinted)
+    assert changed
+
+
 def _allowed(mode, trainer, p, c):
     """Whether a loss row (prompt ids, completion ids) is one this mode may build from what was sampled."""
     sampled = {pair for call in trainer.sampled for pair in call}
@@ -155,8 +173,9 @@ def _allowed(mode, trainer, p, c):
 
 
 @pytest.mark.parametrize("mode", [dict(), dict(hint_training="original"), dict(hint_training="official"),
-                                  IMITATE, dict(hint_training="original", hint_off_policy_correction="guide")],
-                         ids=["hinted", "original", "official", "imitate", "original+guide"])
+                                  IMITATE, dict(hint_training="original", hint_off_policy_correction="guide"),
+                                  dict(IMITATE, hint_off_policy_correction="guide")],
+                         ids=["hinted", "original", "official", "imitate", "original+guide", "imitate+guide"])
 @pytest.mark.parametrize("knobs", BATCHING_KNOBS, ids=knobs_id)
 def test_every_mode_under_trl_batching_knobs(tiny_model_dir, tmp_path, mode, knobs):
     trainer, changed = _run(tiny_model_dir, tmp_path, max_steps=2, **mode, **knobs)

@@ -109,8 +109,8 @@ def _nan_mask(logprobs):
 
 def test_view_unhinted_row_is_untouched():
     v = build_loss_view(LossRow(), OWN, None, None)
-    assert (v.prompt_ids, v.completion_ids, v.logprobs, v.response_prefix, v.behaviour_prompt_ids) == (
-        Q_IDS, [30, 31], [-0.5, -0.6], "", None)
+    assert (v.prompt_ids, v.completion_ids, v.logprobs, v.response_prefix, v.behaviour_prompt_ids,
+            v.copied_tokens) == (Q_IDS, [30, 31], [-0.5, -0.6], "", None, 0)
 
 
 def test_view_hinted_is_what_was_sampled():
@@ -145,19 +145,21 @@ def test_view_imitate_trains_the_hint_as_the_answers_opening(completion, expecte
     assert _nan_mask(v.logprobs) == [True, True, False, False, False] and v.logprobs[2:] == [-0.1, -0.2, -0.3]
     assert v.completion == expected and v.response_prefix == ""  # the completion holds the opening now
     assert v.behaviour_prompt_ids is None  # y's context q + h + y_<t is the one it was sampled in
+    assert v.copied_tokens == 2  # the hint's tokens: copied, not sampled (the Guide correction's behaviour prob 1)
 
 
 def test_view_imitate_splits_at_the_common_prefix_when_tokenisation_merges():
     merged = _Sample("Q+h", [1, 2, 99, 8], Y_IDS, None, "the rest", 1.0)  # the hint's first token merged with q's last
     v = build_loss_view(LossRow(0, "original", True), OWN, merged, OPENING)
     assert (v.prompt_ids, v.completion_ids, v.logprobs) == ([1, 2], [99, 8] + Y_IDS, None)
+    assert v.copied_tokens == 2
     assert split_imitation(Q_IDS, Q_IDS) == 3
 
 
 @pytest.mark.parametrize("kwargs, message", [
     (dict(hint_training="imitate", hint_keep_unhinted=1), "hint_placement='response'"),
     (dict(hint_training="imitate", hint_placement="response"), "hint_keep_unhinted"),
-    (dict(hint_off_policy_correction="guide"), "needs hint_training='original' or 'official'"),
+    (dict(hint_off_policy_correction="guide"), "needs hint_training='original', 'official' or 'imitate'"),
     (dict(hint_training="copy"), "hint_training must be one of"),
     (dict(hint_off_policy_correction="luffy"), "hint_off_policy_correction must be one of"),
     (dict(hint_schedule="reference", hint_keep_unhinted=1), "leave hint_training='hinted' and hint_keep_unhinted=0"),

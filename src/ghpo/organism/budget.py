@@ -44,6 +44,11 @@ def arms_table() -> dict[str, dict]:
         # a hint every sample shares gets no net gradient under group-normalised advantages (docs/GUIDE.md).
         "staged+imitate": dict(hint_schedule="staged", hint_training="imitate", hint_placement="response",
                                hint_keep_unhinted=4),
+        # The corrected variant (Guide-GRPO's ratio): the hint's tokens were copied from the reference, so their
+        # behaviour probability is 1 and the ratio on them is the policy's own probability of writing them. On the
+        # organism this is also 'original' + guide for an answer that restates its hint (see docs/GUIDE.md).
+        "staged+imitate+guide": dict(hint_schedule="staged", hint_training="imitate", hint_placement="response",
+                                     hint_keep_unhinted=4, hint_off_policy_correction="guide"),
         # The imitation baseline without guidance (LUFFY-style): the reference scratchpad as one sample of each
         # all-wrong group, and the positive control that the organism can show transfer at all.
         "reference": dict(hint_schedule="reference"),

@@ -50,6 +50,9 @@ class Comparison:
 VARIANTS = ("staged+keep1", "staged+budgeted+1stage")
 HYBRID = "staged+imitate"
 """Issue 28's arm: the hint trained as the answer's opening (``hint_training: imitate``) in half-unhinted groups."""
+CORRECTED = "staged+imitate+guide"
+"""Issue 28's corrected variant: ``imitate`` with Guide-GRPO's ratio (the copied hint's behaviour probability is 1),
+added after the primary family was declared and read: exploratory."""
 PRIMARY = tuple(Comparison(HYBRID, base, metric, "common", "primary")
                 for base in ("staged", "reroll") for metric in ("hard/sampled", "hard/valid"))
 """Issue 28's primary family, declared before its arms ran: does training the hint beat training on the hinted
@@ -64,6 +67,9 @@ COMPARISONS = (
       for metric in ("hard/sampled", "hard/valid")),
     *(Comparison(HYBRID, base, metric, "grpo") for base in ("staged", "reroll", "grpo")
       for metric in ("hard/sampled", "hard/valid")),
+    # the corrected variant against the uncorrected one and the primary's baselines
+    *(Comparison(CORRECTED, base, metric, "common", declared="issue 28, after its primary")
+      for base in (HYBRID, "staged", "reroll") for metric in ("hard/sampled", "hard/valid")),
     # issue 21's question re-read with issue 28's measurement (staged's primary before the hybrid arms)
     *(Comparison("staged", base, metric, "common") for base in ("reroll", "grpo")
       for metric in ("hard/sampled", "hard/valid")),
