@@ -599,3 +599,50 @@ def test_compare_script_rejects_a_token_budget_outside_the_compare_part(argv, ca
         compare.main(argv)
     err = capsys.readouterr().err
     assert e.value.code == 2 and ("use them with --part compare" in err or "not allowed with argument" in err)
+
+
+def test_line_probability_reads_each_scratchpad_line_given_the_lines_before_it():
+    """A model that predicts the next character of the reference with probability 0.9 and spreads the rest: every
+    token reads 0.9, a line of n characters 0.9 ** n; a model that always predicts '=' makes '=' certain and the
+    rest of the line near zero (the least likely token)."""
+    import importlib.util
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    import torch
+
+    from ghpo.organism.tokenizer import build_char_tokenizer
+
+    root = Path(__file__).resolve().parents[2]
+    spec = importlib.util.spec_from_file_location("line_probability", root / "benchmarks" / "organism_line_probability.py")
+    probe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(probe)
+    tok = build_char_tokenizer()
+    row = {"prompt": "Calculate 1 + 2.\n", "solution_hint": "= 3\n\\boxed{3}"}
+    ids = tok(row["prompt"] + row["solution_hint"])["input_ids"]
+    V = len(tok)
+
+    def knowing(p):
+        def model(x):
+            logits = torch.full((1, x.shape[1], V), -1e9)
+            for t in range(x.shape[1] - 1):  # position t predicts token t + 1 of the reference
+                logits[0, t] = math.log((1 - p) / (V - 1))
+                logits[0, t, ids[t + 1]] = math.log(p)
+            return SimpleNamespace(logits=logits)
+        return model
+
+    lines = probe.line_probabilities(knowing(0.9), tok, [row])
+    assert list(lines) == [0, 1]
+    (mean0, least0, whole0), = lines[0]
+    assert mean0 == pytest.approx(0.9) and least0 == pytest.approx(0.9) and whole0 == pytest.approx(0.9 ** 4)  # "= 3\n"
+    (_, _, whole1), = lines[1]
+    assert whole1 == pytest.approx(0.9 ** len("\\boxed{3}"), rel=1e-5)
+    eq = tok("=", add_special_tokens=False)["input_ids"][0]
+
+    def always_eq(x):
+        logits = torch.full((1, x.shape[1], V), -30.0)
+        logits[0, :, eq] = 0.0
+        return SimpleNamespace(logits=logits)
+
+    (mean, least, whole), = probe.line_probabilities(always_eq, tok, [row])[0]
+    assert least < 1e-9 and whole < 1e-9 and mean == pytest.approx(1 / 4, abs=1e-6)
