@@ -155,6 +155,15 @@ def ladder_summary(rungs: list[dict]) -> list[dict]:
     return rungs
 
 
+def _share(share: float, n: int) -> str:
+    """``42% of 1817``; ``none of 0`` where no visit counted (the share is NaN then).
+
+    >>> _share(0.42, 1817), _share(float("nan"), 0)
+    ('42% of 1817', 'none of 0')
+    """
+    return f"{100 * share:.0f}% of {n}" if n else "none of 0"
+
+
 def _pm(ms, scale=100.0, sign="+") -> str:
     """``(mean, half-width)`` as points, ``+1.2 ± 0.3`` (``sign=""``: no plus); '-' for no mean."""
     m, hw = ms
@@ -355,7 +364,7 @@ def write_ladder(out: Path, rungs: list[dict], command: str) -> None:
         for arm, nv in r.get("next_visit", {}).items():
             if arm.split("@")[0] != "grpo":  # GRPO, to any budget, hints nothing
                 (a, na), (b, nb) = nv["rescued"], nv["not_rescued"]
-                L.append(f"- {r['name']} ({r['glimpse']}), {arm}: {100 * a:.0f}% of {na} / {100 * b:.0f}% of {nb}")
+                L.append(f"- {r['name']} ({r['glimpse']}), {arm}: {_share(a, na)} / {_share(b, nb)}")
     L.append(f"\nEasy levels checked: {', '.join(EASY)}. ![ladder](ladder.png)\n")
     L.append("![curves: held-out hard avg@k against sampled tokens, per arm, one panel per rung](ladder_curves.png)\n")
     if (out / VERDICT).exists():  # the reading in words, written by hand after the runs (kept across regenerations)
