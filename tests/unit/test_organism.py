@@ -557,7 +557,7 @@ def test_ladder_applies_holm_to_the_declared_primary_family_only(tmp_path):
     runs = []
     for s in range(3):
         for arm, gain, total in (("grpo", 0.0, 100), ("staged", 0.03 + 0.01 * s, 180), ("reroll", 0.01 * s, 200),
-                                 ("staged+imitate", 0.05 + 0.01 * s, 190)):
+                                 ("staged+imitate", 0.05 + 0.01 * s, 190), ("staged+imitate+guide", 0.04, 185)):
             r = _arm_run(arm, s, [(0, 0, 0.1), (1, 100, 0.1 + gain), (2, total, 0.1 + gain)], train_s=1.0, groups=groups,
                          log=[{"frac_reward_zero_std": 0.5}] * 2)
             runs.append(r)
@@ -581,6 +581,10 @@ def test_ladder_applies_holm_to_the_declared_primary_family_only(tmp_path):
     text = (tmp_path / "LADDER.md").read_text()
     assert "| stuck (600) | staged+imitate - staged: hard/valid@common | 0.00M | n/a | n/a | - | - |" in text  # not recorded then
     assert (tmp_path / "ladder_curves.png").stat().st_size > 1000 and "seeds only" in text
+    # a comparison declared after the primary was read sits in its own exploratory block, never in the Holm family
+    late = "| middle (800) | staged+imitate+guide - staged+imitate: hard/sampled@common |"
+    assert text.index("added after the primary family was read") < text.index(late)
+    assert text.index("**Primary measures") < text.index("added after the primary family was read")
 
 
 @pytest.mark.parametrize("argv", [

@@ -336,7 +336,10 @@ def write_ladder(out: Path, rungs: list[dict], command: str) -> None:
                "issue 21's reports, exploratory here: raw p only, none is a finding on its own):\n"),
               ("issue 28", "**Exploratory: further readings** ({n} in all, raw p only; '@tokens' = at GRPO's token total, "
                "'@common' = at the pair's largest common budget, '+hints' = budget counted with hint prefill; "
-               "`grpo@staged` = GRPO run on to staged's mean token total):\n"))
+               "`grpo@staged` = GRPO run on to staged's mean token total):\n"),
+              ("issue 28, after its primary", "**Exploratory: added after the primary family was read** ({n} in all, "
+               "raw p only: the corrected variant `staged+imitate+guide`, and the positive control against re-roll "
+               "and imitate):\n"))
     for declared, heading in blocks:
         mine = [(r, row) for r in rungs for row in r["comparisons"]
                 if row["comparison"].family == "exploratory" and row["comparison"].declared == declared]

@@ -65,6 +65,8 @@ COMPARISONS = (
     *(Comparison(arm, base, metric, "common") for arm, base in (("reference", "grpo"), ("reference", "staged"),
                                                                 (HYBRID, "grpo"), (HYBRID, "grpo@staged"))
       for metric in ("hard/sampled", "hard/valid")),
+    *(Comparison("reference", base, metric, "common", declared="issue 28, after its primary")
+      for base in ("reroll", HYBRID) for metric in ("hard/sampled", "hard/valid")),
     *(Comparison(HYBRID, base, metric, "grpo") for base in ("staged", "reroll", "grpo")
       for metric in ("hard/sampled", "hard/valid")),
     # the corrected variant against the uncorrected one and the primary's baselines
