@@ -6,7 +6,8 @@ the warm start's probability of each token of the reference scratchpad given the
 summarised per line: the mean token probability, the mean of each line's least likely token, the mean probability
 of the whole line, and the share of lines the warm start writes with probability above 0.5. Under
 ``hint_off_policy_correction: guide`` a copied hint token's ratio is this probability (its behaviour probability is
-1), so a hint token with probability 0.1 moves the policy about a tenth as much as under plain ``imitate``.
+1), so where its group advantage is positive a hint token with probability 0.1 moves the policy about a tenth as
+much as under plain ``imitate`` (where it is negative and the probability below 0.8, PPO's clip stops it).
 
     python benchmarks/organism_line_probability.py --glimpses 600 800 1500
 """

@@ -406,6 +406,12 @@ class GHPOConfig(GRPOConfig):
         if self.hint_schedule == "reference" and (self.hint_training != "hinted" or self.hint_keep_unhinted):
             raise ValueError("hint_schedule='reference' places one reference trace among a group's own samples and "
                              "trains it as it stands: leave hint_training='hinted' and hint_keep_unhinted=0.")
+        if (self.hint_off_policy_correction == "guide" and self.hint_training == "imitate"
+                and (self.importance_sampling_level == "sequence" or self.loss_type == "vespo")):
+            raise ValueError("hint_off_policy_correction='guide' with hint_training='imitate' sets a ratio per copied "
+                             "hint token; a sequence-level ratio (importance_sampling_level='sequence', loss_type="
+                             f"{self.loss_type!r}) would average it into the sampled continuation's: use "
+                             "importance_sampling_level='token' and a token-level loss_type.")
         if self.hint_off_policy_correction != "none" and self.hint_training == "hinted":
             raise ValueError(f"hint_off_policy_correction={self.hint_off_policy_correction!r} corrects tokens the policy "
                              "did not sample in the loss context: it needs hint_training='original', 'official' or "
@@ -627,8 +633,12 @@ class GHPOTrainer(GRPOTrainer):
             output = super()._generate_and_score_completions(inputs)
         finally:
             self._ghpo_inputs = None
-        if (self._off_prompt or self._copied) and self.args.hint_off_policy_correction == "guide":
-            self._use_behaviour_logps(output, self._off_prompt, self._copied)
+        if self.args.hint_off_policy_correction == "guide":
+            # decided across processes: under ZeRO-3 / FSDP a forward pass is collective, so every process runs the
+            # same passes even where its own rows need no correction
+            any_off, any_copied = map(any, zip(*gather_object([(bool(self._off_prompt), bool(self._copied))])))
+            if any_off or any_copied:
+                self._use_behaviour_logps(output, self._off_prompt, self._copied, any_off)
         if self._capped:
             self._mask_rows(output, self._masked_rows)
         if self._selecting():
@@ -731,8 +741,8 @@ class GHPOTrainer(GRPOTrainer):
             else:
                 train[key].append(float(value))
 
-    def _use_behaviour_logps(self, output: dict, rows: list[tuple[int, list[int]]],
-                             copied: list[tuple[int, int]] = ()) -> None:
+    def _use_behaviour_logps(self, output: dict, rows: list[tuple[int, list[int]]], copied: list[tuple[int, int]],
+                             off_somewhere: bool) -> None:
         """Guide-GRPO's correction (arXiv 2506.13923): each token's old log-prob becomes that of the behaviour that
         wrote it, so the loss's clipped ratio is pi_theta(token | loss context) / behaviour(token).
 
@@ -743,7 +753,9 @@ class GHPOTrainer(GRPOTrainer):
           pi_phi = 1, without its shaping). The sampled continuation after them is on-policy in the loss context.
 
         Other tokens keep TRL's old log-probs (computed here when TRL skipped them: on-policy, they equal the
-        current ones). One forward pass, two when TRL had none and some row is off-prompt."""
+        current ones). Forward passes over the whole local batch, the same on every process (``off_somewhere``: some
+        process has off-prompt rows): one when TRL had old log-probs and some row is off-prompt, two when it had none
+        (one for copied rows alone)."""
         completion_ids, completion_mask = output["completion_ids"], output["completion_mask"]
         width, batch, pad_id = completion_ids.size(1), self.args.per_device_train_batch_size, self._tokenizer.pad_token_id
         old = output.get("old_per_token_logps")
@@ -753,16 +765,19 @@ class GHPOTrainer(GRPOTrainer):
                     self.model, torch.cat([output["prompt_ids"], completion_ids], dim=1),
                     torch.cat([output["prompt_mask"], completion_mask], dim=1), width, batch_size=batch)
             old = old.clone()
-            if rows:
-                index = torch.tensor([i for i, _ in rows], device=completion_ids.device)
-                prompt_ids = pad([torch.tensor(ids) for _, ids in rows], padding_value=pad_id, padding_side="left")
-                prompt_mask = pad([torch.ones(len(ids), dtype=torch.long) for _, ids in rows], padding_value=0,
+            if off_somewhere:  # every row, each under the prompt it was sampled from (its own where not off-prompt)
+                prompts = _unpadded(output["prompt_ids"], output["prompt_mask"])
+                for i, ids in rows:
+                    prompts[i] = list(ids)
+                prompt_ids = pad([torch.tensor(ids) for ids in prompts], padding_value=pad_id, padding_side="left")
+                prompt_mask = pad([torch.ones(len(ids), dtype=torch.long) for ids in prompts], padding_value=0,
                                   padding_side="left")
                 behaviour, _, _ = self._get_per_token_logps_and_entropies(
-                    self.model, torch.cat([prompt_ids.to(completion_ids.device), completion_ids[index]], dim=1),
-                    torch.cat([prompt_mask.to(completion_ids.device), completion_mask[index]], dim=1), width,
+                    self.model, torch.cat([prompt_ids.to(completion_ids.device), completion_ids], dim=1),
+                    torch.cat([prompt_mask.to(completion_ids.device), completion_mask], dim=1), width,
                     batch_size=batch)
-                old[index] = behaviour
+                for i, _ in rows:
+                    old[i] = behaviour[i]
         for i, n in copied:  # completions are right padded: the copied hint is each row's first n tokens
             old[i, :n] = 0.0
         output["old_per_token_logps"] = old
@@ -1207,6 +1222,11 @@ def build_loss_view(row: guidance.LossRow, own: _Sample, hinted: _Sample | None,
     logprobs = [math.nan] * len(x.logprobs) if off and x.logprobs is not None else x.logprobs
     return LossView(own.prompt, own.prompt_ids, x.completion_ids, x.completion, logprobs, prefix,
                     list(x.prompt_ids) if off else None)
+
+
+def _unpadded(ids: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
+    """Each row's ids where its mask is set (a padded batch back to its rows)."""
+    return [row[m.bool()].tolist() for row, m in zip(ids, mask)]
 
 
 def _prepend(prefix: str, completion):

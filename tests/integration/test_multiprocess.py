@@ -64,3 +64,15 @@ def test_two_processes_drop_skip_and_refill_the_same_groups(tiny_model_dir, tmp_
     trace, metrics = runs[1]
     assert any(batch > 0 for _, batch, *_ in trace)  # refills ran
     assert sum(m["ghpo/groups_dropped"] for m in metrics) > 0 and sum(m["ghpo/prompts_skipped"] for m in metrics) > 0
+
+
+@pytest.mark.slow
+def test_guide_correction_runs_the_same_forward_passes_on_every_process(tiny_model_dir, tmp_path):
+    """Under ZeRO-3 / FSDP a forward pass is collective: a process that skipped the correction's passes because its
+    own rows needed none would hang the others. Step 0's off-prompt rows sit on rank 0 alone."""
+    out = tmp_path / "guide"
+    trace, _ = _run(tiny_model_dir, out, 2, 6, "guide")
+    assert [(step, pid) for step, pid, hard, *_ in trace if hard][0] == (0, "needs-half")
+    passes = [json.load(open(out / f"forward_passes_rank{r}.json")) for r in (0, 1)]
+    assert passes[0] == passes[1]
+    assert passes[0].count(0) == 3  # step 0: the old log-probs TRL skipped, the behaviour pass, the loss

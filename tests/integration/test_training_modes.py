@@ -123,11 +123,16 @@ def _logps(model, prompt_ids, completion_ids):
     return torch.log_softmax(logits.float(), dim=-1).gather(1, torch.tensor(completion_ids)[:, None])[:, 0]
 
 
+# TRL skips old log-probs (GHPO computes them) / TRL computes them itself (GHPO overrides the rows it corrects)
+OLD_LOGPS_KNOBS = [dict(), dict(num_iterations=2), dict(steps_per_generation=2, per_device_train_batch_size=6)]
+
+
+@pytest.mark.parametrize("knobs", OLD_LOGPS_KNOBS, ids=["ghpo-computes-old", "num_iterations=2", "steps_per_generation=2"])
 @pytest.mark.parametrize("mode", ["original", "official"])
-def test_guide_correction_uses_the_behaviour_policy_as_old_logprobs(tiny_model_dir, tmp_path, mode):
+def test_guide_correction_uses_the_behaviour_policy_as_old_logprobs(tiny_model_dir, tmp_path, mode, knobs):
     """Guide-GRPO: an off-prompt row's old log-probs are log pi(y | q*) of the policy that sampled it, so the loss
     ratio is pi_theta(y|q) / pi_old(y|q*); every other row keeps log pi(y | its own prompt)."""
-    trainer, changed = _run(tiny_model_dir, tmp_path, hint_training=mode, hint_off_policy_correction="guide")
+    trainer, changed = _run(tiny_model_dir, tmp_path, hint_training=mode, hint_off_policy_correction="guide", **knobs)
     (out,) = trainer.scored
     initial = AutoModelForCausalLM.from_pretrained(tiny_model_dir)  # the weights the batch was sampled with
     old = [row[m.bool()] for row, m in zip(out["old_per_token_logps"], out["completion_mask"])]
@@ -141,11 +146,12 @@ def test_guide_correction_uses_the_behaviour_policy_as_old_logprobs(tiny_model_d
     assert changed
 
 
-def test_guide_correction_gives_imitated_hint_tokens_behaviour_probability_one(tiny_model_dir, tmp_path):
+@pytest.mark.parametrize("knobs", OLD_LOGPS_KNOBS, ids=["ghpo-computes-old", "num_iterations=2", "steps_per_generation=2"])
+def test_guide_correction_gives_imitated_hint_tokens_behaviour_probability_one(tiny_model_dir, tmp_path, knobs):
     """imitate + Guide: the hint's tokens opening a completion were copied from the reference (old log-prob 0, so the
     ratio on them is pi_theta(hint token)); the sampled continuation and every other row keep log pi(y | own
     prompt), the context they were sampled in."""
-    trainer, changed = _run(tiny_model_dir, tmp_path, hint_off_policy_correction="guide", **IMITATE)
+    trainer, changed = _run(tiny_model_dir, tmp_path, hint_off_policy_correction="guide", **IMITATE, **knobs)
     (out,) = trainer.scored
     initial = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
     old = [row[m.bool()] for row, m in zip(out["old_per_token_logps"], out["completion_mask"])]

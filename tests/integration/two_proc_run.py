@@ -1,7 +1,8 @@
 """Run by test_multiprocess.py under `accelerate launch` (1 or 2 CPU processes, gloo): two GHPO steps on the
 scripted world, with groups that span processes and a step where only one process holds a hard group. With a 4th
 argument 'selection': three steps with dynamic sampling and pre-rollout skipping on two copies of the scripted rows
-(every trigger depends on the prompt alone, so one and two processes must drop, skip and refill the same groups)."""
+(every trigger depends on the prompt alone, so one and two processes must drop, skip and refill the same groups).
+With 'guide': the two steps with hint_training 'original' and Guide's correction, counting forward passes per process."""
 
 import json
 import logging
@@ -22,7 +23,10 @@ rows = {r["id"]: r for r in make_dataset().to_list()}
 order = ["needs-half", "solvable", "solvable", "bad-gold", "never", "needs-quarter"]
 dataset = Dataset.from_list([rows[i] for i in order])
 selection = len(sys.argv) > 4 and sys.argv[4] == "selection"
+guide = len(sys.argv) > 4 and sys.argv[4] == "guide"
 extra = {}
+if guide:  # step 0's off-prompt rows sit on rank 0 alone: the correction's forward passes must still run on both
+    extra = dict(hint_training="original", hint_off_policy_correction="guide")
 if selection:
     dataset = make_dataset(repeat=2)
     extra = dict(hint_keep_unhinted=1, use_dynamic_sampling=True, max_num_generation_batches=3,
@@ -45,7 +49,19 @@ args = GHPOConfig(
     **extra,
 )
 trainer = GHPOTrainer(model=model_dir, reward_funcs=[accuracy_reward, length_reward], args=args, train_dataset=dataset)
+forward_passes = []
+if guide:  # count every log-prob forward pass on this process (under ZeRO-3 / FSDP each one is collective)
+    logps = trainer._get_per_token_logps_and_entropies
+
+    def counted(*a, **k):
+        forward_passes.append(trainer.state.global_step)
+        return logps(*a, **k)
+
+    trainer._get_per_token_logps_and_entropies = counted
 trainer.train()
+if guide:
+    with open(os.path.join(out_dir, f"forward_passes_rank{trainer.accelerator.process_index}.json"), "w") as f:
+        json.dump(forward_passes, f)
 if selection and trainer.accelerator.is_main_process:
     with open(os.path.join(out_dir, "log_history.json"), "w") as f:
         json.dump(trainer.state.log_history, f)

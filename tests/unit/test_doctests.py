@@ -1,4 +1,4 @@
-"""Every example in a docstring of the library runs and prints what it says (45 examples when written)."""
+"""Every example in a docstring of the library runs and prints what it says (70 examples when written)."""
 
 import doctest
 import importlib
@@ -19,5 +19,7 @@ def test_docstring_examples_hold(name):
 
 
 def test_the_examples_are_found():
-    tried = sum(doctest.testmod(importlib.import_module(n), report=False).attempted for n in ["ghpo", *MODULES])
-    assert tried >= 45
+    """walk_packages skips a subpackage that fails to import: a floor on the examples found catches that."""
+    finder = doctest.DocTestFinder()
+    found = sum(len(t.examples) for n in ["ghpo", *MODULES] for t in finder.find(importlib.import_module(n)))
+    assert found >= 60  # 70 when written
