@@ -4,6 +4,8 @@ import dataclasses
 
 import pytest
 
+from ghpo.organism.budget import arms_table
+
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
@@ -63,10 +65,10 @@ def test_issue_29_arms_run_and_count_every_sampled_token(tiny, arm):
         assert batches == [1.0] * budget.steps and "ghpo/greso_p_hard" in r["log"][-1]
 
 
-@pytest.mark.parametrize("arm", sorted(__import__("ghpo.organism.budget", fromlist=["arms_table"]).arms_table()))
+@pytest.mark.parametrize("arm", sorted(arms_table()))
 def test_every_arm_is_a_valid_config_at_the_benchmarks_budget(tmp_path, arm):
     """An arm whose settings GHPOConfig refuses would fail only when its ladder part starts, hours into a chain."""
-    from ghpo.organism.budget import Budget, arms_table
+    from ghpo.organism.budget import Budget
     from ghpo.organism.runs import _config
 
     args = _config(Budget(), 0, str(tmp_path), **arms_table()[arm])

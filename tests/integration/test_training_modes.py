@@ -124,10 +124,12 @@ def _logps(model, prompt_ids, completion_ids):
 
 
 # TRL skips old log-probs (GHPO computes them) / TRL computes them itself (GHPO overrides the rows it corrects)
-OLD_LOGPS_KNOBS = [dict(), dict(num_iterations=2), dict(steps_per_generation=2, per_device_train_batch_size=6)]
+OLD_LOGPS_KNOBS = pytest.mark.parametrize(
+    "knobs", [dict(), dict(num_iterations=2), dict(steps_per_generation=2, per_device_train_batch_size=6)],
+    ids=["ghpo-computes-old", "num_iterations=2", "steps_per_generation=2"])
 
 
-@pytest.mark.parametrize("knobs", OLD_LOGPS_KNOBS, ids=["ghpo-computes-old", "num_iterations=2", "steps_per_generation=2"])
+@OLD_LOGPS_KNOBS
 @pytest.mark.parametrize("mode", ["original", "official"])
 def test_guide_correction_uses_the_behaviour_policy_as_old_logprobs(tiny_model_dir, tmp_path, mode, knobs):
     """Guide-GRPO: an off-prompt row's old log-probs are log pi(y | q*) of the policy that sampled it, so the loss
@@ -146,7 +148,7 @@ def test_guide_correction_uses_the_behaviour_policy_as_old_logprobs(tiny_model_d
     assert changed
 
 
-@pytest.mark.parametrize("knobs", OLD_LOGPS_KNOBS, ids=["ghpo-computes-old", "num_iterations=2", "steps_per_generation=2"])
+@OLD_LOGPS_KNOBS
 def test_guide_correction_gives_imitated_hint_tokens_behaviour_probability_one(tiny_model_dir, tmp_path, knobs):
     """imitate + Guide: the hint's tokens opening a completion were copied from the reference (old log-prob 0, so the
     ratio on them is pi_theta(hint token)); the sampled continuation and every other row keep log pi(y | own
