@@ -153,7 +153,7 @@ def main(argv=None) -> int:
     if a.eval_hints:
         budget = replace(budget, eval_hint_ratios=tuple(a.eval_hints))
     if a.glimpse is not None:
-        budget = replace(budget, warm=replace(budget.warm, sft_glimpse=(("5x1", a.glimpse),) if a.glimpse else ()))
+        budget = budget.with_glimpse(a.glimpse)
     torch.set_num_threads(1)
     quiet()
     out = Path(a.out)

@@ -45,7 +45,6 @@ def write_probe(out: Path, glimpses: list[int], command: str, quick: bool = Fals
     """Per rung: build (or load) the warm start as the benchmark does (one torch thread), then its starting accuracy
     and the regime probe on the training level (groups of G all wrong unhinted, and rescued by which stage)."""
     import time
-    from dataclasses import replace
 
     import torch
 
@@ -63,7 +62,7 @@ def write_probe(out: Path, glimpses: list[int], command: str, quick: bool = Fals
          "rescued @0.25 / 0.5 / 0.75 | rescued of all-wrong | weights |", "|---|---|---|---|---|---|---|---|---|"]
     for g in glimpses:
         budget = QUICK if quick else Budget()
-        budget = replace(budget, warm=replace(budget.warm, sft_glimpse=(("5x1", g),)))
+        budget = budget.with_glimpse(g)
         t0 = time.perf_counter()
         model_dir = warm_start(budget.warm, log=print)
         built = time.perf_counter() - t0

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from dataclasses import replace
 
 import torch
 
@@ -60,7 +59,7 @@ def main(argv=None) -> int:
     print("|---|---|---|---|---|---|---|")
     for glimpse in a.glimpses:
         budget = Budget()
-        budget = replace(budget, warm=replace(budget.warm, sft_glimpse=(("5x1", glimpse),)))
+        budget = budget.with_glimpse(glimpse)
         model_dir = warm_start(budget.warm)
         tok = AutoTokenizer.from_pretrained(model_dir)
         model = AutoModelForCausalLM.from_pretrained(model_dir).eval()

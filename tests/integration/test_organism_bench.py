@@ -221,8 +221,7 @@ def _rung(bench, glimpse, base, staged_gain, reroll_gain, seeds=5, signal=None):
     signal = base if signal is None else signal
     from dataclasses import asdict
 
-    budget = dataclasses.replace(bench.Budget(), warm=dataclasses.replace(bench.Budget().warm,
-                                                                         sft_glimpse=(("5x1", glimpse),)))
+    budget = bench.Budget().with_glimpse(glimpse)
     runs = []
     for s in range(seeds):
         runs.append(_run(bench, "grpo", s, base))

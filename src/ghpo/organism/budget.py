@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from ghpo.organism import (
     WarmStartSettings,
@@ -129,6 +129,14 @@ class Budget:
     # A 600-row 5x1 glimpse: on this Intel CPU the 300-row warm start solved 1% of 5x1 training groups' samples
     # (GRPO learnt nothing) where the same settings on AMD gave 9% greedy; 1000 rows gave 67% greedy (NOTES).
     warm: WarmStartSettings = WarmStartSettings(sft_glimpse=(("5x1", 600),))
+
+    def with_glimpse(self, rows: int) -> Budget:
+        """This budget on the ladder rung whose warm start saw ``rows`` 5x1 scratchpads in SFT (0: none).
+
+        >>> Budget().with_glimpse(800).warm.sft_glimpse
+        (('5x1', 800),)
+        """
+        return replace(self, warm=replace(self.warm, sft_glimpse=(("5x1", rows),) if rows else ()))
 
 
 QUICK = Budget(seeds=(0,), steps=2, prompts_per_step=4, eval_every=2, eval_per_level=4, avg_k=1, train_rows=12,

@@ -21,7 +21,6 @@ from ghpo.organism.budget import (
     TRAIN_LEVELS,
     Budget,
     arms_of,
-    arms_table,
 )
 from ghpo.organism.gates import (
     _above_zero,
