@@ -9,12 +9,17 @@ steps), at each temperature, exactly as GHPOTrainer renders and tokenizes them. 
 Per cell it prints: accuracy (mean over problems of the share of right samples) with a 95% t-interval over
 problems; the share of groups with a right answer (Wilson 95%); and the *rescue rate*: among problems whose
 no-hint group was all wrong, the share the hinted group gets right, next to the same share for a second,
-independent no-hint group (the re-roll baseline: an all-wrong group of 4 can simply be unlucky).
+independent no-hint group (the re-roll baseline: an all-wrong group of 4 can simply be unlucky). For prompt-placed
+hints also the *restatement rate*: the share of hinted samples (and of the right ones) whose completion writes out
+every step of the hint, in order (``restates``). ``hint_training: original`` trains a hint-guided completion under the
+unhinted prompt; that is a whole solution only where the completion restates its hint (issue 28).
 Identical prompts are sampled once and shared by the cells that use them (e.g. 0.5 and 0.75 step cuts of a
 2-step solution are the same 1-step hint).
 
     python benchmarks/hint_probe.py                                    # the docs/HINTS.md table
     python benchmarks/hint_probe.py --levels 3x1 --problems 8 --temperatures 1.0 --no-gsm   # a quick look
+    python benchmarks/hint_probe.py --levels 4x1,5x1 --placements prompt --units step --ratios 0.5 \
+        --temperatures 1.0 --gsm-ratios 0.5          # issue 28: does SmolLM2 restate prompt hints?
 """
 
 from __future__ import annotations
@@ -106,6 +111,24 @@ def hinted_prompt_ids(tok, row: dict, hint: str, placement: str) -> tuple[tuple[
     return tuple(tokenize_prompt(tok, render_hinted_prompt(row["prompt"], hint, template, placement))), prefix
 
 
+def restates(completion: str, hint: str) -> bool:
+    r"""Whether ``completion`` writes out every step of ``hint`` in order (whitespace-insensitive).
+
+    >>> restates("Step 1: 2 + 3 = 5\nStep 2: 5 - 1 = 4\n\\boxed{4}", "Step 1: 2 + 3 = 5")
+    True
+    >>> restates("Step 2: 5 - 1 = 4\n\\boxed{4}", "Step 1: 2 + 3 = 5")
+    False
+    >>> restates("Step 1:  2 + 3\n= 5", "Step 1: 2 + 3 = 5")
+    True
+    """
+    text, pos = " ".join(completion.split()), 0
+    for step in split_steps(hint):
+        pos = text.find(" ".join(step.split()), pos)
+        if pos < 0:
+            return False
+    return True
+
+
 def score(texts: list[str], gold: str, prefix: str) -> list[float]:
     return [v or 0.0 for v in accuracy_reward(texts, [gold] * len(texts), response_prefix=[prefix] * len(texts))]
 
@@ -179,7 +202,7 @@ def main(argv=None) -> int:
         wrong = [i for i, g in enumerate(group_a) if max(g) == 0]
         reroll = sum(1 for i in wrong if max(group_b[i]) > 0)
 
-        def cell(name, per_problem, hinted_n):
+        def cell(name, per_problem, hinted_n, restated=None):
             acc, half = mean_ci95([statistics.fmean(g) for g in per_problem])
             solved = sum(1 for g in per_problem if max(g) > 0)
             rescued = sum(1 for i in wrong if max(per_problem[i]) > 0)
@@ -187,14 +210,21 @@ def main(argv=None) -> int:
                               accuracy_ci=half, groups_right=solved, groups=len(per_problem),
                               groups_right_ci=wilson(solved, len(per_problem)), all_wrong_unhinted=len(wrong),
                               rescued=rescued, rescued_ci=wilson(rescued, len(wrong)), reroll=reroll,
-                              hinted_problems=hinted_n, gen_s=gen_s, gen_tokens=gen_tok))
+                              hinted_problems=hinted_n, gen_s=gen_s, gen_tokens=gen_tok,
+                              **(restated or {})))
             print(format_row(cells[-1]), flush=True)
 
         cell("no hint", group_a, 0)
         for (ratio, placement, unit), c in conds.items():
             per_problem = [score(sampler.cache[(ids, temp, 1)], r["solution"], prefix)
                            for (ids, prefix, _), r in zip(c, rows)]
-            cell(f"{placement} {unit} {ratio:g}", per_problem, sum(1 for *_, h in c if h))
+            restated = None
+            if placement == "prompt":  # (restated, right) per hinted sample
+                marks = [(restates(t, h), v > 0) for (ids, _, h), g in zip(c, per_problem) if h
+                         for t, v in zip(sampler.cache[(ids, temp, 1)], g)]
+                restated = dict(samples=len(marks), restated=sum(m for m, _ in marks),
+                                right=sum(r for _, r in marks), right_restated=sum(m and r for m, r in marks))
+            cell(f"{placement} {unit} {ratio:g}", per_problem, sum(1 for *_, h in c if h), restated)
             k = next((i for i, (*_, h) in enumerate(c) if h), None)
             if k is not None and ratio == level_ratios[-1] and unit == level_units[0] and temp == jobs[0][1]:
                 examples.append(dict(level=level, placement=placement, unit=unit, ratio=ratio, gold=rows[k]["solution"],
@@ -206,8 +236,8 @@ def main(argv=None) -> int:
                           f, indent=1)
 
     header = ("| level | steps | T | condition | accuracy % (95% CI) | groups with a right answer | rescued / all-wrong "
-              "unhinted (re-roll) | hinted problems |")
-    lines = [header, "|" + "---|" * 8] + [format_row(c) for c in cells]
+              "unhinted (re-roll) | hinted problems | restate the hint: samples / right ones |")
+    lines = [header, "|" + "---|" * 9] + [format_row(c) for c in cells]
     table = "\n".join(lines)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     print()
@@ -232,7 +262,8 @@ def format_row(c: dict) -> str:
     resc = f"{c['rescued']}/{c['all_wrong_unhinted']}" if c["condition"] != "no hint" else "-"
     return (f"| {c['level']} | {c['steps']:.1f} | {c['temperature']:g} | {c['condition']} | {100 * c['accuracy']:.1f} "
             f"± {100 * c['accuracy_ci']:.1f} | {c['groups_right']}/{c['groups']} ({100 * lo:.0f}-{100 * hi:.0f}%) | "
-            f"{resc} ({c['reroll']}/{c['all_wrong_unhinted']}) | {c['hinted_problems']}/{c['groups']} |")
+            f"{resc} ({c['reroll']}/{c['all_wrong_unhinted']}) | {c['hinted_problems']}/{c['groups']} | "
+            + (f"{c['restated']}/{c['samples']} / {c['right_restated']}/{c['right']} |" if "restated" in c else "- |"))
 
 
 def _numbers(text: str) -> list[str]:

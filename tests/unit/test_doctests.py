@@ -1,8 +1,10 @@
 """Every example in a docstring of the library runs and prints what it says (70 examples when written)."""
 
 import doctest
+import importlib.util
 import importlib
 import pkgutil
+from pathlib import Path
 
 import pytest
 
@@ -23,3 +25,16 @@ def test_the_examples_are_found():
     finder = doctest.DocTestFinder()
     found = sum(len(t.examples) for n in ["ghpo", *MODULES] for t in finder.find(importlib.import_module(n)))
     assert found >= 60  # 70 when written
+
+
+BENCHMARKS = sorted(p for p in (Path(__file__).parents[2] / "benchmarks").glob("*.py"))
+
+
+@pytest.mark.parametrize("path", BENCHMARKS, ids=lambda p: p.name)
+def test_benchmark_docstring_examples_hold(path):
+    """The benchmark scripts' helpers too (imported, not run: each runs only under ``__main__``)."""
+    spec = importlib.util.spec_from_file_location(f"bench_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    failures, _ = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert failures == 0, path.name
