@@ -4,7 +4,7 @@ declared comparisons, the report."""
 import math
 
 from ghpo.organism.budget import Budget
-from ghpo.organism.selection import PRIMARY_29, reach_rows, selection_report, tokens_to_reach
+from ghpo.organism.selection import PRIMARY_29, reach_rows, selection_activity, selection_report, tokens_to_reach
 
 B = Budget()
 
@@ -52,3 +52,18 @@ def test_no_gain_to_reach_where_grpo_does_not_learn():
     assert not rows[0]["gain"]
     text = selection_report({"stuck (600)": runs}, B, [])
     assert "no gain to reach" in text
+
+
+def test_activity_says_what_selection_did_per_arm():
+    runs = [{"arm": "grpo+dynamic", "log": [{"ghpo/gen_batches": 1, "ghpo/groups_unfilled": 0},
+                                            {"ghpo/gen_batches": 4, "ghpo/groups_unfilled": 3}]},
+            {"arm": "grpo+dynamic", "log": [{"ghpo/gen_batches": 4, "ghpo/groups_unfilled": 2}]},
+            {"arm": "grpo", "log": [{"frac_reward_zero_std": 0.9}]}]
+    act = selection_activity(runs)
+    assert act["grpo+dynamic"]["ghpo/gen_batches"] == 3.0 and math.isclose(act["grpo+dynamic"]["capped"], 2 / 3)
+    assert math.isnan(act["grpo"]["ghpo/gen_batches"]) and act["grpo"]["capped"] == 0.0
+    runs = [{**r, **_run(r["arm"], s, [0.1, 0.2])} for s, r in enumerate(runs)]
+    text = selection_report({"stuck (600)": runs}, B, [])
+    row = next(line for line in text.splitlines()
+               if line.startswith("| stuck (600) | grpo+dynamic | ") and line.endswith("% |"))
+    assert "| 3.00 |" in row and row.endswith("| 67% |")

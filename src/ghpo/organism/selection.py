@@ -18,6 +18,7 @@ from ghpo.organism.paired import MEASURES, Comparison, paired_differences
 from ghpo.report import holm, mean_ci95
 
 SELECTION_ARMS = ("grpo+dynamic", "grpo+skip", "staged+dynamic", "staged+skip")
+REPORTED_ARMS = ("grpo", "grpo@staged", "staged", "reroll", *SELECTION_ARMS)  # the rest of a rung is issue 28's
 PRIMARY_29 = tuple(Comparison(arm, "grpo", metric, "common", "primary", declared="issue 29")
                    for arm in ("grpo+dynamic", "grpo+skip") for metric in ("hard/sampled", "hard/valid"))
 """Issue 29's primary family, declared before its arms ran: does dynamic sampling, or pre-rollout skipping, beat
@@ -88,6 +89,36 @@ def reach_rows(runs: list[dict], budget: Budget, metric: str = "hard/sampled") -
     return rows
 
 
+ACTIVITY = (("frac_reward_zero_std", "zero-std groups"), ("ghpo/prompts_skipped", "prompts skipped"),
+            ("ghpo/prompts_drawn", "reserve prompts drawn"), ("ghpo/gen_batches", "generation batches"),
+            ("ghpo/groups_dropped", "groups dropped"), ("ghpo/groups_unfilled", "groups unfilled at the cap"))
+"""What selection did, per step (TRL's and ghpo's logged metrics; ``frac_reward_zero_std`` is TRL's share of the
+trained batch's groups whose reward does not vary)."""
+
+
+def selection_activity(runs: list[dict]) -> dict[str, dict[str, float]]:
+    """Per arm, the mean over seeds and steps of each ``ACTIVITY`` metric (absent from an arm's logs: nan), and
+    ``capped``: the share of steps with a group unfilled at the cap of generation batches.
+
+    >>> runs = [{"arm": "grpo+skip", "log": [{"ghpo/prompts_skipped": 0.0}, {"ghpo/prompts_skipped": 64.0}]},
+    ...         {"arm": "grpo", "log": [{"frac_reward_zero_std": 0.5}]}]
+    >>> a = selection_activity(runs); a["grpo+skip"]["ghpo/prompts_skipped"], a["grpo"]["frac_reward_zero_std"]
+    (32.0, 0.5)
+    >>> math.isnan(a["grpo"]["ghpo/prompts_skipped"]), a["grpo"]["capped"]
+    (True, 0.0)
+    """
+    out = {}
+    for arm in dict.fromkeys(r["arm"] for r in runs):
+        logs = [e for r in runs if r["arm"] == arm for e in r.get("log", [])]
+        row = {}
+        for key, _ in ACTIVITY:
+            values = [e[key] for e in logs if key in e]
+            row[key] = statistics.fmean(values) if values else math.nan
+        row["capped"] = statistics.fmean(e.get("ghpo/groups_unfilled", 0) > 0 for e in logs) if logs else math.nan
+        out[arm] = row
+    return out
+
+
 def selection_readings(rungs: dict[str, list[dict]], budget: Budget) -> list[dict]:
     """``COMPARISONS_29`` whose arms ran, per rung (``rungs``: rung name -> its runs), Holm over the primary family's
     rows with data across every rung."""
@@ -130,6 +161,14 @@ def selection_report(rungs: dict[str, list[dict]], budget: Budget, commands: lis
                 L.append(head + f"{r['reached']} of {r['seeds']} | {_ci(r['tokens'], 1e-6)} | "
                          f"{r['tokens_vs_grpo_total']:.2f}x | {_ci(r['seconds'], fmt='{:.0f}')} | "
                          f"{r['total_tokens_vs_grpo']:.2f}x |")
+    L += ["", "**What selection did** (mean per step over seeds and steps; the accounting logged as metrics; "
+          "'-': not logged by this arm).", "",
+          "| rung | arm | " + " | ".join(label for _, label in ACTIVITY) + " | steps at the cap |",
+          "|---|---|" + "---|" * (len(ACTIVITY) + 1)]
+    for rung, runs in rungs.items():
+        for arm, row in selection_activity(runs).items():
+            cells = ["-" if math.isnan(row[key]) else f"{row[key]:.2f}" for key, _ in ACTIVITY]
+            L.append(f"| {rung} | {arm} | " + " | ".join(cells) + f" | {100 * row['capped']:.0f}% |")
     readings = selection_readings(rungs, budget)
     L += ["", "**Accuracy at equal tokens** (arm minus baseline, points; `@common`: the pair's largest common budget in "
           "sampled tokens; no suffix: the end of each run; seed x problem bootstrap where per-problem outcomes are "
