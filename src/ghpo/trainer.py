@@ -48,7 +48,6 @@ from .rollouts import ROLLOUTS_FILE, append_records, rollout_records, set_aside_
 
 HINT_STATE_FILE = "ghpo_state.json"
 # Per step, what rollout selection counted (GHPOTrainer._log_selection).
-SKIP_DRAWS_PER_GROUP = 4  # reserve prompts GRESO may draw per skipped group (then a slot keeps its last candidate)
 ACCOUNTING = ("round0_tokens", "extra_tokens", "gen_rounds", "gen_batches", "groups_dropped", "groups_unfilled",
               "prompts_drawn", "prompts_skipped")
 _MAX_CACHED_PLANS = 100_000  # hint plans kept per trainer; cleared when full (a plan is cheap to redo)
@@ -311,6 +310,12 @@ class GHPOConfig(GRPOConfig):
         metadata={"help": "GRESO: the share of zero-variance groups p_easy and p_hard steer toward, a third of it "
                           "all right and two thirds all wrong."},
     )
+    greso_max_draws: int | None = field(
+        default=None,
+        metadata={"help": "GRESO: the most reserve prompts drawn to replace the skipped prompts of one batch (a "
+                          "refill: of one slot); past it a slot keeps its last candidate. None: one pass over the "
+                          "training set, as GRESO reads its dataloader until the batch is full."},
+    )
     log_rollouts: bool = field(
         default=False,
         metadata={
@@ -422,6 +427,9 @@ class GHPOConfig(GRPOConfig):
         if self.max_num_generation_batches < 1:
             raise ValueError(f"max_num_generation_batches must be >= 1 (the first batch counts), got "
                              f"{self.max_num_generation_batches}.")
+        if self.greso_max_draws is not None and self.greso_max_draws < 1:
+            raise ValueError(f"greso_max_draws must be >= 1 or None (one pass over the training set), got "
+                             f"{self.greso_max_draws}.")
         g = self.greso_settings()
         if not (0 < g.p_min <= g.p_start <= g.p_max <= 1 and 0 <= g.p_step < 1 and 0 <= g.floor <= 1
                 and 0 <= g.target <= 1):
@@ -697,13 +705,19 @@ class GHPOTrainer(GRPOTrainer):
         draw, drawn_rows = self._reserve_drawer()
         heads = keys[::G]
         replaced, skipped, drawn = sampling.fill_skipped(heads, self.pre_rollout_skipper.should_skip, draw,
-                                                         max_draws=SKIP_DRAWS_PER_GROUP * len(heads))
+                                                         max_draws=self._greso_max_draws())
         for i in range(n_local):
             g = (rank * n_local + i) // G
             if g in replaced:
                 inputs[i] = dict(drawn_rows[replaced[g][0]])
         self._accounting["prompts_skipped"] += skipped
         self._accounting["prompts_drawn"] += drawn
+
+    def _greso_max_draws(self) -> int:
+        """Reserve prompts GRESO may draw for one batch or one refill: ``greso_max_draws``, by default one pass over
+        the training set (GRESO has no cap: it reads its dataloader until the batch is full; the floor keeps the
+        expected draws small). Measured on the organism's stuck rung, a cap of 4 a group bound on every step."""
+        return self.args.greso_max_draws or len(self.train_dataset)
 
     def _mask_rows(self, output: dict, rows: list[int]) -> None:
         """Take ``rows`` (groups still zero-variance at the dynamic-sampling cap) out of the loss: completion mask 0,
@@ -1023,14 +1037,14 @@ class GHPOTrainer(GRPOTrainer):
 
     def _draw_refill(self) -> tuple[int, dict]:
         """The next reserve prompt for an empty slot; with pre-rollout skipping, the first GRESO does not skip (at
-        most ``SKIP_DRAWS_PER_GROUP`` draws, then the last as it is: ``sampling.fill_skipped``), so refills do not
-        bring back skipped prompts."""
+        most ``greso_max_draws`` draws, then the last as it is: ``sampling.fill_skipped``), so refills do not bring
+        back skipped prompts."""
         draw, drawn = self._reserve_drawer()
         index, key = draw()
         self._accounting["prompts_drawn"] += 1
         if self.pre_rollout_skipper is not None:
             replaced, skipped, redrawn = sampling.fill_skipped([key], self.pre_rollout_skipper.should_skip, draw,
-                                                               max_draws=SKIP_DRAWS_PER_GROUP - 1)
+                                                               max_draws=self._greso_max_draws() - 1)
             index = replaced.get(0, (index, key))[0]
             self._accounting["prompts_skipped"] += skipped
             self._accounting["prompts_drawn"] += redrawn

@@ -152,6 +152,22 @@ def test_pre_rollout_skipping_replaces_streaks_and_counts_hinted_problems_as_har
     assert skipped > 0 and sum(h.get("ghpo/prompts_drawn", 0) for h in logs) > 0
 
 
+@pytest.mark.parametrize("max_draws", [1, None])
+def test_greso_max_draws_bounds_the_reserve_prompts_a_batch_draws(tiny_model_dir, tmp_path, max_draws):
+    # 8 problems, 2 groups a step, p at its floor: most revisits are skipped. None (GRESO: no cap) may draw up to one
+    # pass over the training set a batch, so some step draws more than one prompt; a cap of 1 never does.
+    trainer = _recording(GHPOTrainer)(
+        model=tiny_model_dir, reward_funcs=[selection_reward, length_reward],
+        args=_config(tmp_path / "o", use_dynamic_sampling=False, use_pre_rollout_skipping=True, greso_p_start=0.05,
+                     greso_p_min=0.05, greso_max_draws=max_draws, max_steps=10, per_device_train_batch_size=8),
+        train_dataset=make_selection_dataset(repeat=1))
+    trainer.train()
+    drawn = [h["ghpo/prompts_drawn"] for h in trainer.state.log_history if "ghpo/prompts_drawn" in h]
+    assert len(drawn) == 10 and sum(drawn) > 0
+    assert max(drawn) <= (max_draws or len(trainer.train_dataset))
+    assert (max(drawn) > 1) == (max_draws is None)
+
+
 def test_accounting_averages_over_a_logging_window(tiny_model_dir, tmp_path):
     # one group a step, no shuffle: step 1's 'always' group is dropped and refilled (2+ rounds), step 2's 'alternate'
     # group is mixed (1 round); one logged line holds both steps, each counted once (none overwrites the other)
@@ -185,6 +201,8 @@ def test_selection_settings_are_checked_before_any_generation(tiny_model_dir, tm
         _config(tmp_path, max_num_generation_batches=0)
     with pytest.raises(ValueError, match="greso_p_min <= greso_p_start"):
         _config(tmp_path, use_pre_rollout_skipping=True, greso_p_start=0.01)
+    with pytest.raises(ValueError, match="greso_max_draws must be >= 1 or None"):
+        _config(tmp_path, use_pre_rollout_skipping=True, greso_max_draws=0)
     iterable = make_selection_dataset().to_iterable_dataset()
     with pytest.raises(ValueError, match="map-style train_dataset"):
         GHPOTrainer(model=tiny_model_dir, reward_funcs=[selection_reward], args=_config(tmp_path, max_steps=1),

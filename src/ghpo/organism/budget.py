@@ -68,6 +68,9 @@ def arms_table() -> dict[str, dict]:
         # staged (the better of the two is the one the issue asks for beside staged).
         arms["grpo+dynamic"] = dict(hint_schedule="none", use_dynamic_sampling=True)
         arms["grpo+skip"] = dict(hint_schedule="none", use_pre_rollout_skipping=True)
+        # The first grpo+skip runs (commit cae6f66) drew at most 4 reserve prompts per group a batch (64 for 16
+        # groups); on the stuck rung that cap bound on every step, so GRESO's cap-free default replaced it.
+        arms["grpo+skip-cap64"] = dict(hint_schedule="none", use_pre_rollout_skipping=True, greso_max_draws=64)
         arms["staged+dynamic"] = dict(hint_schedule="staged", use_dynamic_sampling=True)
         arms["staged+skip"] = dict(hint_schedule="staged", use_pre_rollout_skipping=True)
     arms["staged-char"] = dict(hint_schedule="staged", hint_unit="char")

@@ -18,7 +18,7 @@ from ghpo.organism.paired import MEASURES, Comparison, paired_differences
 from ghpo.report import holm, mean_ci95
 
 SELECTION_ARMS = ("grpo+dynamic", "grpo+skip", "staged+dynamic", "staged+skip")
-REPORTED_ARMS = ("grpo", "grpo@staged", "staged", "reroll", *SELECTION_ARMS)  # the rest of a rung is issue 28's
+REPORTED_ARMS = ("grpo", "grpo@staged", "staged", "reroll", *SELECTION_ARMS, "grpo+skip-cap64")  # the rest of a rung is issue 28's
 PRIMARY_29 = tuple(Comparison(arm, "grpo", metric, "common", "primary", declared="issue 29")
                    for arm in ("grpo+dynamic", "grpo+skip") for metric in ("hard/sampled", "hard/valid"))
 """Issue 29's primary family, declared before its arms ran: does dynamic sampling, or pre-rollout skipping, beat
@@ -27,6 +27,9 @@ The staged arm is chosen after the GRPO arms ("staged + the better of the two"),
 COMPARISONS_29 = (
     *PRIMARY_29,
     *(Comparison(arm, "grpo", metric, "end", declared="issue 29") for arm in ("grpo+dynamic", "grpo+skip")
+      for metric in ("hard/sampled", "hard/valid")),
+    # GRESO with the draw cap of the first runs (4 reserve prompts a group): added after those runs were read
+    *(Comparison("grpo+skip-cap64", "grpo", metric, "common", declared="issue 29, after its first skip runs")
       for metric in ("hard/sampled", "hard/valid")),
     *(Comparison(arm, base, metric, budget, declared="issue 29") for arm in ("staged+dynamic", "staged+skip")
       for base in ("staged", "grpo") for metric in ("hard/sampled", "hard/valid") for budget in ("common", "end")),
