@@ -218,7 +218,7 @@ def write_results(out: Path, saved: dict, budget: Budget) -> None:
                  f"{p['wall_s'] / 60:.1f} min, load average (1 min) at start {p['load'][0]:.1f}, at end {p['load'][1]:.1f}"
                  + (" (other jobs shared the cores: wall times are noisy; accuracy and token counts are not)."
                     if max(p["load"]) > p["jobs"] + 1 else " (no other load at start or end; the load between is not "
-                    "sampled, see the notes)."))
+                    "sampled, see the notes).") + (f" Note: {p['note']}." if p.get("note") else ""))
     L.append(f"- Policy: Llama {ws['layers']} layers x {ws['hidden_size']} hidden, {warm_info['n_params']:,} parameters, "
              f"char-level tokenizer. Warm start: TRL `SFTTrainer`, {ws['sft_steps']} steps x {ws['sft_batch_size']}, "
              f"lr {ws['sft_lr']} cosine, scratchpad solutions of levels {', '.join(ws['sft_levels'])} "
