@@ -9,7 +9,8 @@ can stop between them):
     python benchmarks/organism_selection.py --glimpses 600 1500 --out docs/ladder28     # -> SELECTION.md
 
 This script only reads: per rung, tokens and training time to reach GRPO's final accuracy, and the paired readings
-at equal tokens (``ghpo.organism.selection``), into ``<out>/SELECTION.md``.
+at equal tokens (``ghpo.organism.selection``), into ``<out>/SELECTION.md``, after the hand-written reading in
+``<out>/SELECTION_VERDICT.md`` where there is one.
 """
 
 from __future__ import annotations
@@ -46,8 +47,9 @@ def main(argv=None) -> int:
     if not rungs:
         print("no rung results found")
         return 1
+    verdict = out / "SELECTION_VERDICT.md"  # the reading in plain words, written by hand from these tables
     text = selection_report(rungs, budget, [f"python benchmarks/organism_selection.py {' '.join(argv or sys.argv[1:])}",
-                                            *commands])
+                                            *commands], verdict.read_text() if verdict.exists() else "")
     (out / "SELECTION.md").write_text(text)
     print(text)
     return 0

@@ -37,8 +37,9 @@ def test_reach_rows_target_grpo_final_mean_and_count_seeds_that_reach_it():
 def test_report_holds_both_tables_and_holm_over_the_primary_family():
     runs = [_run(arm, s, [0.1, 0.2 + d + 0.01 * s, 0.3 + d + 0.02 * s])
             for arm, d in (("grpo", 0.0), ("grpo+dynamic", 0.05), ("grpo+skip", -0.02)) for s in range(3)]
-    text = selection_report({"stuck (600)": runs}, B, ["python benchmarks/organism_selection.py"])
+    text = selection_report({"stuck (600)": runs}, B, ["python benchmarks/organism_selection.py"], "**Verdict.** x")
     assert "Tokens to GRPO's final accuracy" in text and "python benchmarks/organism_selection.py" in text
+    assert text.index("**Verdict.** x") < text.index("Tokens to GRPO's final accuracy")
     primary = [line for line in text.splitlines() if "| primary |" in line]
     assert len(primary) == len(PRIMARY_29) == 4
     assert all(line.rstrip(" |").split(" | ")[-1] not in ("", "n/a") for line in primary)  # Holm p present

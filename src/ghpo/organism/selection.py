@@ -142,11 +142,12 @@ def _ci(mean_hw: tuple[float, float], scale: float = 1.0, fmt: str = "{:.2f}") -
     return fmt.format(m * scale) + ("" if math.isnan(hw) else " ± " + fmt.format(hw * scale))
 
 
-def selection_report(rungs: dict[str, list[dict]], budget: Budget, commands: list[str]) -> str:
-    """SELECTION.md: the commands, tokens and wall time to GRPO's final accuracy per arm and rung, and the paired
-    readings at equal tokens (primary family first, Holm-adjusted; the rest exploratory, raw p)."""
+def selection_report(rungs: dict[str, list[dict]], budget: Budget, commands: list[str], verdict: str = "") -> str:
+    """SELECTION.md: the commands, the ``verdict`` (hand-written, from these tables), tokens and wall time to GRPO's
+    final accuracy per arm and rung, and the paired readings at equal tokens (primary family first, Holm-adjusted;
+    the rest exploratory, raw p)."""
     L = ["# Spending rollouts where they teach (issue 29): dynamic sampling and pre-rollout skipping on the organism",
-         "", "```", *commands, "```", "",
+         "", "```", *commands, "```", "", *([verdict.strip(), ""] if verdict.strip() else []),
          "**Tokens to GRPO's final accuracy.** Target: plain GRPO's mean held-out hard-level score at the end of its "
          "run (avg@k: boxed answer; valid@k: every scratchpad line right). Per seed, the sampled completion tokens "
          "(all rounds, hints and refills) and training seconds when the run first reached it, interpolated between "
