@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ghpo.organism.budget import budget_from_dict
 from ghpo.organism.ladder import rung_summary
-from ghpo.organism.selection import REPORTED_ARMS, SELECTION_ARMS, selection_report
+from ghpo.organism.selection import REPORTED_ARMS, selection_report
 
 
 def main(argv=None) -> int:
@@ -43,7 +43,7 @@ def main(argv=None) -> int:
         rungs[f"{summary['name']} ({g})"] = [r for r in saved["runs"] if r["arm"] in REPORTED_ARMS]
         commands += [f"{part['command']}  # commit {part['commit']}, {part['wall_s'] / 60:.1f} min, {part['cpu']}"
                      for part in saved["parts"] if part["part"] == "gates"
-                     or any(arm in part["command"].split() for arm in (*SELECTION_ARMS, "grpo", "staged"))]
+                     or any(arm in part["command"].split() for arm in REPORTED_ARMS)]
     if not rungs:
         print("no rung results found")
         return 1
