@@ -1,8 +1,8 @@
 """Every example in a docstring of the library runs and prints what it says (70 examples when written)."""
 
 import doctest
-import importlib.util
 import importlib
+import importlib.util
 import pkgutil
 from pathlib import Path
 

@@ -18,7 +18,8 @@ from ghpo.organism.paired import MEASURES, Comparison, paired_differences
 from ghpo.report import holm, mean_ci95
 
 SELECTION_ARMS = ("grpo+dynamic", "grpo+skip", "staged+dynamic", "staged+skip")
-REPORTED_ARMS = ("grpo", "grpo@staged", "staged", "reroll", *SELECTION_ARMS, "grpo+skip-cap64")  # the rest of a rung is issue 28's
+# The arms SELECTION.md reads; the rest of a rung is issue 28's.
+REPORTED_ARMS = ("grpo", "grpo@staged", "staged", "reroll", *SELECTION_ARMS, "grpo+skip-cap64")
 PRIMARY_29 = tuple(Comparison(arm, "grpo", metric, "common", "primary", declared="issue 29")
                    for arm in ("grpo+dynamic", "grpo+skip") for metric in ("hard/sampled", "hard/valid"))
 """Issue 29's primary family, declared before its arms ran: does dynamic sampling, or pre-rollout skipping, beat
