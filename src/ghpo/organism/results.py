@@ -347,7 +347,7 @@ def write_results(out: Path, saved: dict, budget: Budget) -> None:
             f"{arm}: " + ", ".join(f"{lv} {_pct(r[f'greedy/{lv}'])}" for lv in EVAL_LEVELS) for arm, r in rows.items()) + ".\n")
 
         L.append("## Cost and guidance accounting (issue 11: same run, side by side)\n")
-        hdr = ["arm", "sampled tokens", "hint-stage tokens", "gen rounds / step", "train s", "frac_reward_zero_std",
+        hdr = ["arm", "sampled tokens", "tokens after round 1", "gen rounds / step", "train s", "frac_reward_zero_std",
                "hard frac", "rescued @0.25", "@0.5", "@0.75", "skipped stages"]
         L.append("| " + " | ".join(hdr) + " |")
         L.append("|" + "---|" * len(hdr))
@@ -356,10 +356,10 @@ def write_results(out: Path, saved: dict, budget: Budget) -> None:
                                         _num(r["train_s"]), _pct(r["zero_std"]), _pct(r["ghpo/hard_frac"]),
                                         _pct(r["rescue/0.25"]), _pct(r["rescue/0.5"]), _pct(r["rescue/0.75"]),
                                         _num(r["ghpo/skipped_stages"], "{:.2f}")]) + " |")
-        L.append("\n'sampled tokens': every completion token sampled (first round + hint stages), counted in "
-                 "`_generate_single_turn`. 'hint-stage tokens': sum of `ghpo/extra_completion_tokens`. 'gen rounds': "
-                 "mean `ghpo/gen_rounds` (1 for grpo). 'train s': training wall time without evaluation, one torch thread per "
-                 "job; compare it across arms only where the parts above ran with the same number of jobs at a similar "
+        L.append("\n'sampled tokens': every completion token sampled (first round, hint stages, refills), counted "
+                 "in `_generate_single_turn`. 'tokens after round 1': sum of `ghpo/extra_completion_tokens` (hint stages "
+                 "and dynamic sampling's refill batches). 'gen rounds': mean `ghpo/gen_rounds` (1 for grpo). 'train s': "
+                 "training wall time without evaluation, one torch thread per job; compare it across arms only where the parts above ran with the same number of jobs at a similar "
                  "load (tokens and rounds do not depend on load). 'frac_reward_zero_std': TRL's share of groups whose final rewards have zero "
                  "std (no advantage), mean over steps. 'hard frac': `ghpo/hard_frac` over all training levels. "
                  "'rescued @w': share of hard groups first rescued at w.\n")
