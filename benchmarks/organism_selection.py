@@ -5,7 +5,9 @@ can stop between them):
 
     python benchmarks/organism_ladder.py --glimpses 600 1500 --part compare --arms grpo+dynamic --out docs/ladder28
     python benchmarks/organism_ladder.py --glimpses 600 1500 --part compare --arms grpo+skip --out docs/ladder28
-    python benchmarks/organism_ladder.py --glimpses 600 1500 --part compare --arms staged+dynamic --out docs/ladder28
+    python benchmarks/organism_ladder.py --glimpses 1500 --part compare --arms staged+dynamic --out docs/ladder28
+    python benchmarks/organism_ladder.py --glimpses 600 --part compare --arms staged+skip --out docs/ladder28
+    python benchmarks/organism_ladder.py --glimpses 600 --part compare --arms grpo+dynamic+skip --out docs/ladder28
     python benchmarks/organism_selection.py --glimpses 600 1500 --out docs/ladder28     # -> SELECTION.md
 
 This script only reads: per rung, tokens and training time to reach GRPO's final accuracy, and the paired readings

@@ -48,7 +48,7 @@ def test_an_arm_runs_to_a_token_budget_and_counts_hint_prefill(tiny, arm):
     assert "valid@1/5x1" in r["evals"][-1] and "problems/avg@1/5x1" in r["evals"][-1]
 
 
-@pytest.mark.parametrize("arm", ["grpo+dynamic", "grpo+skip"])
+@pytest.mark.parametrize("arm", ["grpo+dynamic", "grpo+skip", "grpo+dynamic+skip"])
 def test_issue_29_arms_run_and_count_every_sampled_token(tiny, arm):
     from ghpo.organism.runs import train_arm
 
@@ -59,10 +59,11 @@ def test_issue_29_arms_run_and_count_every_sampled_token(tiny, arm):
     # counted where generation happens: every generation batch's completions, refills included
     assert r["sampled_completions"] == per_batch * sum(batches)
     assert r["evals"][-1]["tokens"] == r["sampled_tokens"] == r["tokens_by_step"][-1]
-    if arm == "grpo+dynamic":  # a random policy: every group all wrong, refilled until the cap
+    if "dynamic" in arm:  # a random policy: every group all wrong, refilled until the cap
         assert batches == [4.0] * budget.steps and all(h["ghpo/groups_unfilled"] > 0 for h in r["log"])
     else:
-        assert batches == [1.0] * budget.steps and "ghpo/greso_p_hard" in r["log"][-1]
+        assert batches == [1.0] * budget.steps
+    assert ("ghpo/greso_p_hard" in r["log"][-1]) == ("skip" in arm)
 
 
 @pytest.mark.parametrize("arm", sorted(arms_table()))

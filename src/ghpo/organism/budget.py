@@ -71,6 +71,9 @@ def arms_table() -> dict[str, dict]:
         # The first grpo+skip runs (commit cae6f66) drew at most 4 reserve prompts per group a batch (64 for 16
         # groups); on the stuck rung that cap bound on every step, so GRESO's cap-free default replaced it.
         arms["grpo+skip-cap64"] = dict(hint_schedule="none", use_pre_rollout_skipping=True, greso_max_draws=64)
+        # GRESO's own setting: skip before sampling, then drop and refill what is still zero-variance (exploratory,
+        # added after the primary arms ran: does skipping cut dynamic sampling's refill cost where most groups fail?)
+        arms["grpo+dynamic+skip"] = dict(hint_schedule="none", use_dynamic_sampling=True, use_pre_rollout_skipping=True)
         arms["staged+dynamic"] = dict(hint_schedule="staged", use_dynamic_sampling=True)
         arms["staged+skip"] = dict(hint_schedule="staged", use_pre_rollout_skipping=True)
     arms["staged-char"] = dict(hint_schedule="staged", hint_unit="char")

@@ -17,7 +17,7 @@ from ghpo.organism.gates import _lvmean
 from ghpo.organism.paired import MEASURES, Comparison, paired_differences
 from ghpo.report import holm, mean_ci95
 
-SELECTION_ARMS = ("grpo+dynamic", "grpo+skip", "staged+dynamic", "staged+skip")
+SELECTION_ARMS = ("grpo+dynamic", "grpo+skip", "staged+dynamic", "staged+skip", "grpo+dynamic+skip")
 # The arms SELECTION.md reads; the rest of a rung is issue 28's.
 REPORTED_ARMS = ("grpo", "grpo@staged", "staged", "reroll", *SELECTION_ARMS, "grpo+skip-cap64")
 PRIMARY_29 = tuple(Comparison(arm, "grpo", metric, "common", "primary", declared="issue 29")
@@ -34,6 +34,9 @@ COMPARISONS_29 = (
       for metric in ("hard/sampled", "hard/valid")),
     *(Comparison(arm, base, metric, budget, declared="issue 29") for arm in ("staged+dynamic", "staged+skip")
       for base in ("staged", "grpo") for metric in ("hard/sampled", "hard/valid") for budget in ("common", "end")),
+    # GRESO's own setting, added after the primary arms ran: against dynamic sampling alone, at the common budget
+    *(Comparison("grpo+dynamic+skip", base, metric, "common", declared="issue 29, after its primary arms")
+      for base in ("grpo+dynamic", "grpo") for metric in ("hard/sampled", "hard/valid")),
 )
 
 
