@@ -6,9 +6,9 @@ can stop between them):
     python benchmarks/organism_ladder.py --glimpses 600 1500 --part compare --arms grpo+dynamic --out docs/ladder28
     python benchmarks/organism_ladder.py --glimpses 600 1500 --part compare --arms grpo+skip --out docs/ladder28
     python benchmarks/organism_ladder.py --glimpses 1500 --part compare --arms staged+dynamic --out docs/ladder28
-    python benchmarks/organism_ladder.py --glimpses 600 --part compare --arms staged+skip --out docs/ladder28
+    python benchmarks/organism_ladder.py --glimpses 600 800 --part compare --arms staged+skip --out docs/ladder28
     python benchmarks/organism_ladder.py --glimpses 600 --part compare --arms grpo+dynamic+skip --out docs/ladder28
-    python benchmarks/organism_selection.py --glimpses 600 1500 --out docs/ladder28     # -> SELECTION.md
+    python benchmarks/organism_selection.py --glimpses 600 800 1500 --out docs/ladder28     # -> SELECTION.md
 
 This script only reads: per rung, tokens and training time to reach GRPO's final accuracy, and the paired readings
 at equal tokens (``ghpo.organism.selection``), into ``<out>/SELECTION.md``, after the hand-written reading in
@@ -29,7 +29,7 @@ from ghpo.organism.selection import REPORTED_ARMS, selection_report
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--glimpses", type=int, nargs="+", default=[600, 1500])
+    p.add_argument("--glimpses", type=int, nargs="+", default=[600, 800, 1500])
     p.add_argument("--out", default="docs/ladder28")
     a = p.parse_args(argv)
     out = Path(a.out)

@@ -34,6 +34,9 @@ COMPARISONS_29 = (
       for metric in ("hard/sampled", "hard/valid")),
     *(Comparison(arm, base, metric, budget, declared="issue 29") for arm in ("staged+dynamic", "staged+skip")
       for base in ("staged", "grpo") for metric in ("hard/sampled", "hard/valid") for budget in ("common", "end")),
+    # added after staged+skip ran: against GRPO run on to staged's tokens, at the larger budget they share
+    *(Comparison("staged+skip", "grpo@staged", metric, "common", declared="issue 29, after staged+skip ran")
+      for metric in ("hard/sampled", "hard/valid")),
     # GRESO's own setting, added after the primary arms ran: against dynamic sampling alone, at the common budget
     *(Comparison("grpo+dynamic+skip", base, metric, "common", declared="issue 29, after its primary arms")
       for base in ("grpo+dynamic", "grpo") for metric in ("hard/sampled", "hard/valid")),
