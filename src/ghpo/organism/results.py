@@ -357,11 +357,12 @@ def write_results(out: Path, saved: dict, budget: Budget) -> None:
                                         _pct(r["rescue/0.25"]), _pct(r["rescue/0.5"]), _pct(r["rescue/0.75"]),
                                         _num(r["ghpo/skipped_stages"], "{:.2f}")]) + " |")
         L.append("\n'sampled tokens': every completion token sampled (first round, hint stages, refills), counted "
-                 "in `_generate_single_turn`. 'tokens after round 1': sum of `ghpo/extra_completion_tokens` (hint stages "
-                 "and dynamic sampling's refill batches). 'gen rounds': mean `ghpo/gen_rounds` (1 for grpo). 'train s': "
-                 "training wall time without evaluation, one torch thread per job; compare it across arms only where the parts above ran with the same number of jobs at a similar "
-                 "load (tokens and rounds do not depend on load). 'frac_reward_zero_std': TRL's share of groups whose final rewards have zero "
-                 "std (no advantage), mean over steps. 'hard frac': `ghpo/hard_frac` over all training levels. "
+                 "in `_generate_single_turn`. 'tokens after round 1': sum of `ghpo/extra_completion_tokens` (hint "
+                 "stages and dynamic sampling's refill batches). 'gen rounds': mean `ghpo/gen_rounds` (1 for grpo). "
+                 "'train s': training wall time without evaluation, one torch thread per job; compare it across arms "
+                 "only where the parts above ran with the same number of jobs at a similar load (tokens and rounds do "
+                 "not depend on load). 'frac_reward_zero_std': TRL's share of groups whose final rewards have zero std "
+                 "(no advantage), mean over steps. 'hard frac': `ghpo/hard_frac` over all training levels. "
                  "'rescued @w': share of hard groups first rescued at w.\n")
 
         L.append("## Where the signal goes\n")
