@@ -568,6 +568,7 @@ class GHPOTrainer(GRPOTrainer):
         self._refilled_inputs: dict[int, dict] = {}  # this batch's refilled rows -> their problem's dataset row
         self._masked_rows: list[int] = []  # this batch's rows of groups still zero-variance at the cap
         self._capped = self._guidance_logged = False
+        self._warned_skip_pass = False
         self._accounting: dict[str, int] = {}
         self._n_local = 0
         if args.use_dynamic_sampling or args.use_pre_rollout_skipping:
@@ -745,6 +746,7 @@ class GHPOTrainer(GRPOTrainer):
         if self.pre_rollout_skipper is not None:
             values["ghpo/greso_p_easy"] = self.pre_rollout_skipper.p_easy
             values["ghpo/greso_p_hard"] = self.pre_rollout_skipper.p_hard
+            self._warn_if_skipping_a_pass(count["prompts_skipped"])
         for key, value in values.items():
             train[key].append(float(value))
         # Guidance logged the first batch's rounds and extra tokens (once per generation); with refills the step
@@ -754,6 +756,21 @@ class GHPOTrainer(GRPOTrainer):
                 train[key][-1] = float(value)
             else:
                 train[key].append(float(value))
+
+    def _warn_if_skipping_a_pass(self, skipped: int) -> None:
+        """Once: a step that skipped as many prompts as the training set holds trains only on the few prompts GRESO
+        does not skip, again and again. On the organism's stuck rung (320 problems, most out of reach) skipping with
+        dynamic sampling skipped 584 a step, fit those few and lost half its held-out greedy accuracy."""
+        size = len(self.train_dataset)
+        if self._warned_skip_pass or skipped < size:
+            return
+        self._warned_skip_pass = True
+        if self.accelerator.is_main_process:
+            logger.warning("GHPO pre-rollout skipping: %d prompts skipped in one step, from a training set of %d: the "
+                           "batches come from the few prompts it does not skip, which the model may fit at the cost "
+                           "of held-out accuracy. Watch ghpo/prompts_skipped; a larger training set, or skipping "
+                           "without dynamic sampling, spreads the steps (docs/GUIDE.md, pre-rollout skipping).",
+                           skipped, size)
 
     def _use_behaviour_logps(self, output: dict, rows: list[tuple[int, list[int]]], copied: list[tuple[int, int]],
                              off_somewhere: bool) -> None:

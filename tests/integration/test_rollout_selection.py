@@ -168,6 +168,26 @@ def test_greso_max_draws_bounds_the_reserve_prompts_a_batch_draws(tiny_model_dir
     assert (max(drawn) > 1) == (max_draws is None)
 
 
+@pytest.mark.parametrize("dynamic", [True, False])
+def test_a_step_that_skips_a_whole_pass_warns_once(tiny_model_dir, tmp_path, caplog, dynamic):
+    # 8 problems, p at its floor: most revisits are skipped; with refills every dropped group's slot draws again, so
+    # some step skips a whole pass (8) and says so, once; the warning follows the logged count either way
+    trainer = _recording(GHPOTrainer)(
+        model=tiny_model_dir, reward_funcs=[selection_reward, length_reward],
+        args=_config(tmp_path / "o", use_dynamic_sampling=dynamic, use_pre_rollout_skipping=True, greso_p_start=0.05,
+                     greso_p_min=0.05, max_steps=10, per_device_train_batch_size=8),
+        train_dataset=make_selection_dataset(repeat=1))
+    with caplog.at_level(logging.WARNING, logger="ghpo.trainer"):
+        trainer.train()
+    skipped = [h["ghpo/prompts_skipped"] for h in trainer.state.log_history if "ghpo/prompts_skipped" in h]
+    warnings = [r.getMessage() for r in caplog.records if "skipped in one step" in r.getMessage()]
+    passes = [n for n in skipped if n >= len(trainer.train_dataset)]
+    assert len(warnings) == min(len(passes), 1)
+    assert bool(passes) or not dynamic
+    if warnings:
+        assert f"{passes[0]:.0f} prompts skipped in one step, from a training set of 8" in warnings[0]
+
+
 def test_accounting_averages_over_a_logging_window(tiny_model_dir, tmp_path):
     # one group a step, no shuffle: step 1's 'always' group is dropped and refilled (2+ rounds), step 2's 'alternate'
     # group is mixed (1 round); one logged line holds both steps, each counted once (none overwrites the other)
